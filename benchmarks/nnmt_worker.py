@@ -1,0 +1,127 @@
+"""NNMT side of the NNMT comparison; runs inside NNMT's own virtual environment.
+
+Usage: ``python nnmt_worker.py TASK.json OUT.json``.  Reads tasks written by
+``bench_nnmt.py`` (mfjax units: ms, mV, Hz), converts to NNMT's SI units, runs NNMT 1.3 and
+writes rates/derivatives/timings as JSON.  Never imported by mfjax or its tests.
+"""
+
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+
+import nnmt
+
+MS, MV = 1e-3, 1e-3
+
+
+def microcircuit_args(net):
+    p = len(net["K"])
+    return dict(
+        J=np.array(net["J"]) * MV,
+        K=np.array(net["K"]),
+        V_0_rel=net["V_reset"] * MV,
+        V_th_rel=net["V_th"] * MV,
+        tau_m=net["tau_m"] * MS,
+        tau_r=net["tau_ref"] * MS,
+        J_ext=np.array(net["J_ext"]).reshape(p, 1) * MV,
+        K_ext=np.array(net["K_ext"]).reshape(p, 1),
+        nu_ext=np.array([net["nu_ext"]]),
+    )
+
+
+def solve(net, synapses, eps_tol):
+    args = microcircuit_args(net)
+    if synapses == "delta":
+        return nnmt.lif.delta._firing_rates(**args, eps_tol=eps_tol)
+    return nnmt.lif.exp._firing_rates(
+        **args, tau_s=net["tau_s"] * MS, method=synapses, eps_tol=eps_tol
+    )
+
+
+def timed(fn, repeat):
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def single_rates(task):
+    mu = np.array(task["mu"]) * MV
+    sigma = np.array(task["sigma"]) * MV
+    n = task["neuron"]
+    common = dict(
+        V_0_rel=n["v_reset"] * MV, V_th_rel=n["v_th"] * MV, tau_m=n["tau_m"] * MS,
+        tau_r=n["tau_ref"] * MS,
+    )
+    if task["synapses"] == "delta":
+        return nnmt.lif.delta._firing_rates_for_given_input(mu, sigma, **common)
+    fn = {"shift": nnmt.lif.exp._firing_rate_shift, "taylor": nnmt.lif.exp._firing_rate_taylor}
+    return fn[task["synapses"]](mu, sigma, **common, tau_s=n["tau_s"] * MS)
+
+
+def run(task):
+    kind = task["kind"]
+    if kind == "single_rates":
+        t, r = timed(lambda: single_rates(task), task.get("repeat", 1))
+        return {"rates": np.atleast_1d(r).tolist(), "seconds": t}
+    if kind == "microcircuit":
+        t, r = timed(lambda: solve(task["network"], task["synapses"], task["eps_tol"]),
+                     task.get("repeat", 1))
+        return {"rates": np.asarray(r).tolist(), "seconds": t}
+    if kind == "microcircuit_jacobian":
+        # d rates / d J by central finite differences (NNMT has no gradients)
+        net = task["network"]
+        base = np.array(net["J"])
+        h = task["step"]
+        t0 = time.perf_counter()
+        jac = np.zeros((len(base), len(base), len(base)))
+        for a in range(len(base)):
+            for b in range(len(base)):
+                rows = []
+                for sgn in (1, -1):
+                    J = base.copy()
+                    J[a, b] += sgn * h
+                    rows.append(solve({**net, "J": J.tolist()}, task["synapses"], task["eps_tol"]))
+                jac[:, a, b] = (rows[0] - rows[1]) / (2 * h)
+        return {"jacobian": jac.tolist(), "seconds": time.perf_counter() - t0}
+    if kind == "brunel_sweep":
+        out, t0 = [], time.perf_counter()
+        for g, eta in task["points"]:
+            j, ce, ci = 0.1, 1000.0, 250.0
+            nu_thr = 20.0 / (j * ce * 20.0) * 1e3
+            args = dict(
+                J=np.array([[j, -g * j], [j, -g * j]]) * MV, K=np.array([[ce, ci], [ce, ci]]),
+                V_0_rel=10 * MV, V_th_rel=20 * MV, tau_m=20 * MS, tau_r=2 * MS,
+                J_ext=np.full((2, 1), j * MV), K_ext=np.full((2, 1), ce),
+                nu_ext=np.array([eta * nu_thr]),
+            )
+            try:
+                out.append(float(nnmt.lif.delta._firing_rates(**args)[0]))
+            except Exception:  # noqa: BLE001 - NNMT raises on non-convergence
+                out.append(None)
+        return {"rates": out, "seconds": time.perf_counter() - t0}
+    raise ValueError(kind)
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        tasks = json.load(f)
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, task in tasks.items():
+            try:
+                results[name] = run(task)
+            except Exception as err:  # noqa: BLE001 - report, do not crash the whole run
+                results[name] = {"error": f"{type(err).__name__}: {err}"}
+    with open(sys.argv[2], "w") as f:
+        json.dump(results, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Network description shared by the mean-field solver and the spiking simulator.
+
+A network has P populations of LIF neurons.  Population ``a`` receives, per neuron, ``K[a, b]``
+synapses from population ``b`` (in-degree; rows are targets, columns sources) with PSP jump
+``J[a, b]`` (mV), ``K_ext[a]`` external Poisson inputs of rate ``nu_ext[a]`` (Hz) and PSP jump
+``J_ext[a]`` (mV), and an optional DC current ``I_ext[a]`` (pA).
+
+Units: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._checks import as_checked_array, is_concrete
+from ..neurons import LIF
+
+__all__ = ["Network", "SYNAPSE_MODELS"]
+
+#: synapse model -> the transfer-function correction of :func:`mfjax.lif_rate`
+SYNAPSE_MODELS = {"delta": "none", "shift": "shift", "taylor": "taylor"}
+
+
+def _vector(name, x, p, **kw):
+    as_checked_array(name, x, **kw)
+    return jnp.broadcast_to(jnp.asarray(x, dtype=jnp.result_type(float, x)), (p,))
+
+
+class Network(eqx.Module):
+    """P-population LIF network (immutable pytree; every array is differentiable).
+
+    Attributes:
+        neuron: :class:`mfjax.LIF`; fields scalar or shape (P,).
+        N: population sizes, shape (P,).
+        K: in-degrees, shape (P, P), ``K[target, source]``.
+        J: PSP amplitudes (mV), shape (P, P); negative for inhibition.
+        K_ext: external in-degree per population, shape (P,).
+        J_ext: external PSP amplitude (mV), shape (P,).
+        nu_ext: rate of each external Poisson source (Hz), shape (P,).
+        I_ext: DC current (pA), shape (P,).
+        delay: mean transmission delay (ms), shape (P, P) (used by the spiking simulator).
+        names: population labels (static).
+        synapses: ``"delta"`` (white noise), ``"shift"`` or ``"taylor"`` (exponential synapses
+            with ``neuron.tau_s``; colored-noise correction of the transfer function) (static).
+    """
+
+    neuron: LIF
+    N: jax.Array
+    K: jax.Array
+    J: jax.Array
+    K_ext: jax.Array
+    J_ext: jax.Array
+    nu_ext: jax.Array
+    I_ext: jax.Array
+    delay: jax.Array
+    names: tuple = eqx.field(static=True)
+    synapses: str = eqx.field(static=True)
+
+    def __init__(
+        self,
+        neuron: LIF,
+        K,
+        J,
+        *,
+        K_ext,
+        J_ext,
+        nu_ext,
+        N=None,
+        I_ext=0.0,
+        delay=1.5,
+        names=None,
+        synapses="delta",
+    ):
+        if not isinstance(neuron, LIF):
+            raise TypeError(f"neuron must be an mfjax.LIF, got {type(neuron).__name__}")
+        K_arr = jnp.asarray(K, dtype=jnp.result_type(float, K))
+        if K_arr.ndim != 2 or K_arr.shape[0] != K_arr.shape[1]:
+            raise ValueError(f"K must be a square (P, P) matrix, got shape {K_arr.shape}")
+        p = K_arr.shape[0]
+        as_checked_array("K", K, nonnegative=True)
+        as_checked_array("J", J)
+        if jnp.shape(J) not in ((), (p,), (p, p)):
+            raise ValueError(f"J must have shape ({p}, {p}), got {jnp.shape(J)}")
+        for field in ("tau_m", "tau_ref", "v_th", "v_reset", "tau_s", "c_m"):
+            shape = jnp.shape(getattr(neuron, field))
+            if shape not in ((), (p,)):
+                raise ValueError(f"neuron.{field} must be a scalar or shape ({p},), got {shape}")
+        if synapses not in SYNAPSE_MODELS:
+            raise ValueError(f"synapses must be one of {tuple(SYNAPSE_MODELS)}, got {synapses!r}")
+        self.neuron = neuron
+        self.K = K_arr
+        self.J = jnp.broadcast_to(jnp.asarray(J, dtype=jnp.result_type(float, J)), (p, p))
+        self.K_ext = _vector("K_ext", K_ext, p, nonnegative=True)
+        self.J_ext = _vector("J_ext", J_ext, p)
+        self.nu_ext = _vector("nu_ext", nu_ext, p, nonnegative=True)
+        self.I_ext = _vector("I_ext", I_ext, p)
+        self.N = _vector("N", np.ones(p) if N is None else N, p, positive=True)
+        as_checked_array("delay", delay, nonnegative=True)
+        self.delay = jnp.broadcast_to(jnp.asarray(delay, dtype=jnp.result_type(float, delay)), (p, p))
+        names = tuple(f"P{i}" for i in range(p)) if names is None else tuple(names)
+        if len(names) != p:
+            raise ValueError(f"names must have {p} entries, got {len(names)}")
+        self.names = names
+        self.synapses = synapses
+
+    @property
+    def num_populations(self) -> int:
+        return self.K.shape[0]
+
+    def __check_init__(self):
+        if is_concrete(self.neuron) and self.synapses != "delta":
+            tau_s = np.asarray(self.neuron.tau_s, float)
+            if not np.all(tau_s > 0):
+                raise ValueError(
+                    f"synapses={self.synapses!r} needs neuron.tau_s > 0 (got {self.neuron.tau_s!r})"
+                )

@@ -1,0 +1,147 @@
+"""Stationary working point of a multi-population LIF network (self-consistent rates).
+
+Diffusion approximation (Amit & Brunel 1997; Brunel 2000 eq. 4-5; NNMT conventions)::
+
+    mu_a      = tau_m [ sum_b K_ab J_ab nu_b + K_ext,a J_ext,a nu_ext,a ] + tau_m I_ext,a / C_m
+    sigma_a^2 = tau_m [ sum_b K_ab J_ab^2 nu_b + K_ext,a J_ext,a^2 nu_ext,a ]
+
+(tau_m in s when rates are in Hz: the code multiplies by 1e-3), and the rates solve the
+self-consistency ``nu_a = phi_a(mu_a(nu), sigma_a(nu))`` with ``phi`` the LIF transfer function
+(:func:`mfjax.lif_rate`, with the network's synapse model).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._checks import as_checked_array, is_concrete
+from ..neurons import lif_rate
+from ..solvers import solve_fixed_point
+from ._network import SYNAPSE_MODELS, Network
+
+__all__ = [
+    "RateSolution",
+    "ConvergenceError",
+    "mean_input",
+    "input_std",
+    "transfer",
+    "solve_rates",
+]
+
+
+class ConvergenceError(RuntimeError):
+    """The self-consistent rates did not converge (raised at the Python edge only)."""
+
+
+def mean_input(network: Network, rates) -> jax.Array:
+    """Mean input mu (mV) of each population for population rates ``rates`` (Hz), shape (P,)."""
+    n = network.neuron
+    recurrent = (network.K * network.J) @ rates
+    external = network.K_ext * network.J_ext * network.nu_ext
+    return 1e-3 * n.tau_m * (recurrent + external) + n.tau_m * network.I_ext / n.c_m
+
+
+def input_std(network: Network, rates) -> jax.Array:
+    """Input standard deviation sigma (mV) of each population, shape (P,)."""
+    var = (network.K * network.J**2) @ rates + network.K_ext * network.J_ext**2 * network.nu_ext
+    var = 1e-3 * network.neuron.tau_m * var
+    pos = var > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, var, 1.0)), 0.0)
+
+
+def transfer(network: Network, rates) -> jax.Array:
+    """Output rates (Hz) phi(mu(rates), sigma(rates)) of every population, shape (P,)."""
+    return lif_rate(
+        network.neuron,
+        mean_input(network, rates),
+        input_std(network, rates),
+        correction=SYNAPSE_MODELS[network.synapses],
+    )
+
+
+class RateSolution(eqx.Module):
+    """Stationary rates of a :class:`Network` and the solver status.
+
+    Attributes:
+        rates: population rates (Hz), shape (P,).
+        mu, sigma: mean and std of the input at the working point (mV), shape (P,).
+        converged: bool; residual: max |phi(nu) - nu| (Hz); num_steps: iterations used.
+    """
+
+    rates: jax.Array
+    mu: jax.Array
+    sigma: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    num_steps: jax.Array
+
+
+def _transfer_params(rates, network):
+    return transfer(network, rates)
+
+
+def solve_rates(
+    network: Network,
+    init=None,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int = 300,
+    on_failure: str = "raise",
+) -> RateSolution:
+    """Self-consistent stationary rates ``nu = phi(mu(nu), sigma(nu))`` of ``network``.
+
+    Pseudo-transient continuation (relaxation that turns into Newton's method, see
+    :func:`mfjax.solvers.solve_fixed_point`) from ``init`` (default 10 Hz in every population).
+    It follows the rate dynamics ``d nu/ds = phi(nu) - nu`` and so converges to the stable
+    working point that NNMT's ODE integration finds.  Gradients with respect to every array of
+    ``network`` (J, K, nu_ext, neuron fields, ...) come from the implicit function theorem.
+
+    Works under ``jit``, ``vmap`` and ``grad``.  Outside a trace, a non-converged result raises
+    :class:`ConvergenceError` when ``on_failure="raise"`` (default); with ``"return"`` the
+    record is returned and ``converged`` must be checked (inside ``jit`` it always is returned).
+
+    Example:
+        >>> sol = solve_rates(brunel_a(g=5.0, eta=2.0))
+        >>> sol.rates  # [37.9497, 37.9497] Hz
+    """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be an mfjax Network, got {type(network).__name__}")
+    if on_failure not in ("raise", "return"):
+        raise ValueError(f"on_failure must be 'raise' or 'return', got {on_failure!r}")
+    p = network.num_populations
+    dtype = network.K.dtype
+    if init is None:
+        init = jnp.full((p,), 10.0, dtype)
+    else:
+        as_checked_array("init", init, nonnegative=True, shape=(p,) if is_concrete(init) else None)
+        init = jnp.broadcast_to(jnp.asarray(init, dtype), (p,))
+    sol = solve_fixed_point(
+        _transfer_params,
+        init,
+        network,
+        rtol=rtol,
+        atol=atol,
+        max_steps=max_steps,
+        nonnegative=True,
+    )
+    rates = sol.value
+    result = RateSolution(
+        rates=rates,
+        mu=mean_input(network, rates),
+        sigma=input_std(network, rates),
+        converged=sol.converged,
+        residual=sol.residual,
+        num_steps=sol.num_steps,
+    )
+    if on_failure == "raise" and is_concrete(result.converged):
+        if not np.all(np.asarray(result.converged)):
+            raise ConvergenceError(
+                f"solve_rates did not converge: residual {np.asarray(result.residual)} Hz after "
+                f"{np.asarray(result.num_steps)} steps (rates {np.asarray(rates)}); try another "
+                "init, a larger max_steps, or on_failure='return' to inspect the record"
+            )
+    return result
