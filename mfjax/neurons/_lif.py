@@ -25,6 +25,7 @@ exact 0 instead of producing inf/NaN):
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import equinox as eqx
 import jax
@@ -108,10 +109,15 @@ def _log_erfcx_neg(y):
     return jnp.where(pos, yp * yp + jnp.log(erfc(-yp)), jnp.log(erfcx(-yn)))
 
 
+def _rule(nodes, weights, ref):
+    """Quadrature nodes and weights as arrays of rank ``ref.ndim + 1`` (no rank promotion)."""
+    shape = (1,) * ref.ndim + (-1,)
+    return jnp.asarray(nodes, ref.dtype).reshape(shape), jnp.asarray(weights, ref.dtype).reshape(shape)
+
+
 def _erfcx_integral(a, b):
     """int_a^b erfcx(v) dv for 0 <= a <= b (elementwise)."""
-    x = jnp.asarray(_GL_X, a.dtype)
-    w = jnp.asarray(_GL_W, a.dtype)
+    x, w = _rule(_GL_X, _GL_W, a)
     aq = jnp.minimum(a, _ASYM_START)
     bq = jnp.minimum(b, _ASYM_START)
     half = 0.5 * (bq - aq)
@@ -254,6 +260,11 @@ def lif_rate(neuron: LIF, mu, sigma, correction: str = "shift"):
         >>> lif_rate(LIF(20.0, 2.0, 20.0, 10.0), mu=15.0, sigma=5.0)  # ~ 6.2 Hz
     """
     _check_call(neuron, mu, sigma, correction)
+    return _lif_rate(neuron, mu, sigma, correction)
+
+
+@partial(jax.jit, static_argnames="correction")
+def _lif_rate(neuron, mu, sigma, correction):
     red, tau_m = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
     nu = 1000.0 / tau_m * jnp.exp(red.log_nu_tau)
     if correction != "taylor":
@@ -283,14 +294,12 @@ def _log_dawson_primitive(x):
 def _log_primitive_difference(x1, x2):
     """log(F(x2) - F(x1)) for x1 <= x2, F(x) = int_0^x e^{t^2} dt (odd, increasing)."""
     l1, l2 = _log_dawson_primitive(x1), _log_dawson_primitive(x2)
-    both_pos = x1 >= 0
-    both_neg = x2 <= 0
-    big = jnp.where(both_neg, l1, l2)
-    small = jnp.where(both_neg, l2, l1)
-    d = jnp.where(big > -jnp.inf, small - big, -jnp.inf)
-    same_sign = jnp.log(-jnp.expm1(jnp.minimum(d, -1e-300)))
-    opposite = jnp.log1p(jnp.exp(d))
-    return big + jnp.where(both_pos | both_neg, same_sign, opposite)
+    same_sign = (x1 >= 0) | (x2 <= 0)
+    # same sign: |F(x2) - F(x1)| = F_big - F_small ; opposite signs: F(x2) + F(|x1|)
+    big = jnp.maximum(l1, l2)
+    d = jnp.where(big > -jnp.inf, jnp.minimum(l1, l2) - big, -jnp.inf)
+    difference = big + jnp.log(-jnp.expm1(jnp.minimum(d, -1e-300)))
+    return jnp.where(same_sign, difference, jnp.logaddexp(l1, l2))
 
 
 def membrane_density(neuron: LIF, mu, sigma, v, correction: str = "shift"):
@@ -302,8 +311,15 @@ def membrane_density(neuron: LIF, mu, sigma, v, correction: str = "shift"):
     ``v`` broadcasts against ``mu`` and ``sigma``; requires sigma > 0.
     """
     _check_call(neuron, mu, sigma, correction)
-    red, tau_m = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
-    mu, sigma, v = jnp.broadcast_arrays(*(jnp.asarray(t, red.y_th.dtype) for t in (mu, sigma, v)))
+    as_checked_array("v", v)
+    return _membrane_density(neuron, mu, sigma, v, correction)
+
+
+@partial(jax.jit, static_argnames="correction")
+def _membrane_density(neuron, mu, sigma, v, correction):
+    mu, sigma, v = jnp.broadcast_arrays(*(jnp.asarray(t, float) for t in (mu, sigma, v)))
+    red, _ = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
+    mu, sigma, v = jnp.broadcast_arrays(mu, sigma, v, red.y_th)[:3]
     sigma = jnp.where(sigma > 0, sigma, 1.0)
     y = (v - mu) / sigma
     lower = jnp.maximum(y, red.y_r)
@@ -327,8 +343,7 @@ def _log_cv_integrand(y, y_th, y_r):
 
 def _log_gl(log_f, a, b, jac=None):
     """log int_a^b exp(log_f(u)) du by 96-point Gauss-Legendre with max-subtraction."""
-    x = jnp.asarray(_CV_X, a.dtype)
-    w = jnp.asarray(_CV_W, a.dtype)
+    x, w = _rule(_CV_X, _CV_W, a)
     half = 0.5 * (b - a)
     t = (0.5 * (b + a))[..., None] + half[..., None] * x
     if jac is None:
@@ -356,6 +371,11 @@ def lif_cv(neuron: LIF, mu, sigma, correction: str = "shift"):
     Dimensionless, broadcast shape of the inputs.
     """
     _check_call(neuron, mu, sigma, correction)
+    return _lif_cv(neuron, mu, sigma, correction)
+
+
+@partial(jax.jit, static_argnames="correction")
+def _lif_cv(neuron, mu, sigma, correction):
     red, _ = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
     y_th, y_r = red.y_th, red.y_r
     # lower end of the outer integral: where q(y) has fallen by e^{-window} below its value at
