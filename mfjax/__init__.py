@@ -3,9 +3,25 @@
 Units everywhere: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
 """
 
-from . import neurons
+from . import fit, neurons, populations, solvers, sweep
 from .neurons import LIF, lif_cv, lif_rate, membrane_density
+from .populations import Network, brunel_a, microcircuit, solve_rates
 
 __version__ = "0.1.0"
 
-__all__ = ["neurons", "LIF", "lif_rate", "lif_cv", "membrane_density", "__version__"]
+__all__ = [
+    "neurons",
+    "populations",
+    "solvers",
+    "fit",
+    "sweep",
+    "LIF",
+    "lif_rate",
+    "lif_cv",
+    "membrane_density",
+    "Network",
+    "brunel_a",
+    "microcircuit",
+    "solve_rates",
+    "__version__",
+]

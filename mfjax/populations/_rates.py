@@ -12,6 +12,8 @@ self-consistency ``nu_a = phi_a(mu_a(nu), sigma_a(nu))`` with ``phi`` the LIF tr
 
 from __future__ import annotations
 
+from functools import partial
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -119,17 +121,24 @@ def solve_rates(
     else:
         as_checked_array("init", init, nonnegative=True, shape=(p,) if is_concrete(init) else None)
         init = jnp.broadcast_to(jnp.asarray(init, dtype), (p,))
+    result = _solve_rates(network, init, rtol, atol, max_steps)
+    if on_failure == "raise" and is_concrete(result.converged):
+        if not np.all(np.asarray(result.converged)):
+            raise ConvergenceError(
+                f"solve_rates did not converge: residual {np.asarray(result.residual)} Hz after "
+                f"{np.asarray(result.num_steps)} steps (rates {np.asarray(result.rates)}); try another "
+                "init, a larger max_steps, or on_failure='return' to inspect the record"
+            )
+    return result
+
+
+@partial(jax.jit, static_argnames=("rtol", "atol", "max_steps"))
+def _solve_rates(network, init, rtol, atol, max_steps) -> RateSolution:
     sol = solve_fixed_point(
-        _transfer_params,
-        init,
-        network,
-        rtol=rtol,
-        atol=atol,
-        max_steps=max_steps,
-        nonnegative=True,
+        _transfer_params, init, network, rtol=rtol, atol=atol, max_steps=max_steps, nonnegative=True
     )
     rates = sol.value
-    result = RateSolution(
+    return RateSolution(
         rates=rates,
         mu=mean_input(network, rates),
         sigma=input_std(network, rates),
@@ -137,11 +146,3 @@ def solve_rates(
         residual=sol.residual,
         num_steps=sol.num_steps,
     )
-    if on_failure == "raise" and is_concrete(result.converged):
-        if not np.all(np.asarray(result.converged)):
-            raise ConvergenceError(
-                f"solve_rates did not converge: residual {np.asarray(result.residual)} Hz after "
-                f"{np.asarray(result.num_steps)} steps (rates {np.asarray(rates)}); try another "
-                "init, a larger max_steps, or on_failure='return' to inspect the record"
-            )
-    return result

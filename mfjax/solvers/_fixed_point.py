@@ -8,7 +8,9 @@ i.e. implicit Euler steps of the relaxation dynamics dx/ds = f(x) - x,
 with the pseudo time step h grown by "switched evolution relaxation" (h <- h |F_old|/|F_new|).
 Small h follows the relaxation dynamics (so it finds the fixed point that the rate dynamics
 relaxes to, as NNMT's ODE integration does); large h is Newton's method (quadratic convergence).
-Steps that make the residual grow tenfold or non-finite are rejected and h is cut.
+A step is rejected and h cut fourfold when it points against the flow (F . dx <= 0: h exceeded
+1/lambda of an unstable mode, which implicit Euler would reverse), makes the residual grow
+tenfold, or is non-finite.
 
 Gradients: the solution is ``x* = x*(params)`` with ``x* = f(x*, params)``; its tangent is
 
@@ -120,8 +122,17 @@ def solve_fixed_point(
             x_new = jnp.maximum(x_new, 0.1 * x)
         r_new = residual(x_new)
         n_old, n_new = norm(r), norm(r_new)
-        ok = jnp.isfinite(n_new) & (n_new <= 10.0 * n_old) & jnp.all(jnp.isfinite(x_new))
-        h_new = jnp.where(ok, jnp.clip(h * n_old / jnp.maximum(n_new, 1e-300), 0.1, 1e15), h / 4.0)
+        # follow the relaxation flow: an implicit-Euler step with h larger than 1/lambda of an
+        # unstable mode reverses that mode (and would converge to an unstable fixed point)
+        along_flow = jnp.vdot(r, dx) > 0
+        ok = (
+            along_flow
+            & jnp.isfinite(n_new)
+            & (n_new <= 10.0 * n_old)
+            & jnp.all(jnp.isfinite(x_new))
+        )
+        growth = jnp.maximum(n_old / jnp.maximum(n_new, 1e-300), 2.0)
+        h_new = jnp.where(ok, jnp.clip(h * growth, 1e-6, 1e15), h / 4.0)
         x_out = jnp.where(ok, x_new, x)
         r_out = jnp.where(ok, r_new, r)
         return x_out, r_out, h_new, k + 1, is_done(x_out, r_out)
