@@ -97,9 +97,12 @@ def solve_rates(
     """Self-consistent stationary rates ``nu = phi(mu(nu), sigma(nu))`` of ``network``.
 
     Pseudo-transient continuation (relaxation that turns into Newton's method, see
-    :func:`mfjax.solvers.solve_fixed_point`) from ``init`` (default 10 Hz in every population).
-    It follows the rate dynamics ``d nu/ds = phi(nu) - nu`` and so converges to the stable
-    working point that NNMT's ODE integration finds.  Gradients with respect to every array of
+    :func:`mfjax.solvers.solve_fixed_point`) from ``init`` (default 0 Hz in every population, as
+    NNMT).  It follows the rate dynamics ``d nu/ds = phi(nu) - nu`` and so converges to the stable
+    working point that NNMT's ODE integration finds; where several stable states coexist, pass
+    another ``init`` to reach the others.  Convergence is relative, ``|phi(nu) - nu| <= rtol nu``
+    (``rtol`` 1e-12 in float64, 1e-5 in float32; ``atol`` defaults to 0), so even rates of
+    1e-250 Hz in quiescent populations are resolved to full relative precision.  Gradients with respect to every array of
     ``network`` (J, K, nu_ext, neuron fields, ...) come from the implicit function theorem.
 
     Works under ``jit``, ``vmap`` and ``grad``.  Outside a trace, a non-converged result raises
@@ -116,8 +119,10 @@ def solve_rates(
         raise ValueError(f"on_failure must be 'raise' or 'return', got {on_failure!r}")
     p = network.num_populations
     dtype = network.K.dtype
+    if atol is None:
+        atol = 0.0
     if init is None:
-        init = jnp.full((p,), 10.0, dtype)
+        init = jnp.zeros((p,), dtype)
     else:
         as_checked_array("init", init, nonnegative=True, shape=(p,) if is_concrete(init) else None)
         init = jnp.broadcast_to(jnp.asarray(init, dtype), (p,))

@@ -90,7 +90,8 @@ def solve_fixed_point(
         rtol, atol: convergence test ``|f(x) - x| <= atol + rtol |x|`` per component
             (defaults from :func:`default_tolerances`).
         max_steps: iteration cap; the result then carries ``converged=False``.
-        nonnegative: keep iterates >= 0 (a step may shrink a component at most tenfold).
+        nonnegative: keep iterates >= 0 (``f`` must map into x >= 0); a component that Newton
+            would make negative takes the plain iteration step ``f(x)`` instead.
 
     Returns:
         :class:`FixedPointSolution`; never raises inside ``jit``.
@@ -119,7 +120,9 @@ def solve_fixed_point(
         dx = jnp.linalg.solve((1.0 / h + 1.0) * eye - jac, r)
         x_new = x + dx
         if nonnegative:
-            x_new = jnp.maximum(x_new, 0.1 * x)
+            # where Newton would leave the domain take the plain iteration x <- f(x) >= 0 for
+            # that component (exact where f is flat, e.g. quiescent populations)
+            x_new = jnp.where(x_new > 0, x_new, jnp.maximum(x + r, 0.0))
         r_new = residual(x_new)
         n_old, n_new = norm(r), norm(r_new)
         # follow the relaxation flow: an implicit-Euler step with h larger than 1/lambda of an
