@@ -23,7 +23,7 @@ __all__ = ["FitResult", "fit_rates", "scale_pathways", "rate_loss"]
 
 def scale_pathways(network: Network, log_scale) -> Network:
     """``network`` with every PSP amplitude multiplied by ``exp(log_scale)`` (P, P), sign kept."""
-    return eqx.tree_at(lambda n: n.J, network, network.J * jnp.exp(log_scale))
+    return network.replace(J=network.J * jnp.exp(log_scale))
 
 
 def rate_loss(rates, target):

@@ -110,6 +110,23 @@ class Network(eqx.Module):
     def num_populations(self) -> int:
         return self.K.shape[0]
 
+    def replace(self, **arrays) -> "Network":
+        """Copy with some arrays replaced, e.g. ``net.replace(J=J2, nu_ext=nu2)``.
+
+        Differentiable (use it inside functions passed to ``jax.grad``); shapes must not change.
+        """
+        names = list(arrays)
+        new = []
+        for k in names:
+            if k in ("names", "synapses") or not hasattr(self, k):
+                raise ValueError(f"replace() takes array fields of Network, got {k!r}")
+            old = getattr(self, k)
+            value = arrays[k] if isinstance(arrays[k], LIF) else jnp.asarray(arrays[k])
+            if not isinstance(value, LIF) and jnp.shape(value) != jnp.shape(old):
+                raise ValueError(f"{k} must keep shape {jnp.shape(old)}, got {jnp.shape(value)}")
+            new.append(value)
+        return eqx.tree_at(lambda n: [getattr(n, k) for k in names], self, new)
+
     def __check_init__(self):
         if is_concrete(self.neuron) and self.synapses != "delta":
             tau_s = np.asarray(self.neuron.tau_s, float)

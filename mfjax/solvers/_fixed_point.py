@@ -127,7 +127,8 @@ def solve_fixed_point(
         n_old, n_new = norm(r), norm(r_new)
         # follow the relaxation flow: an implicit-Euler step with h larger than 1/lambda of an
         # unstable mode reverses that mode (and would converge to an unstable fixed point)
-        along_flow = jnp.vdot(r, dx) > 0
+        # (normalised first: for rates ~1e-274 the plain dot product underflows to 0)
+        along_flow = jnp.vdot(r / jnp.maximum(norm(r), 1e-300), dx / jnp.maximum(norm(dx), 1e-300)) > 0
         ok = (
             along_flow
             & jnp.isfinite(n_new)

@@ -51,9 +51,7 @@ def small_net():
 
 def test_implicit_gradient_wrt_J_matches_finite_differences(small_net):
     def rates(J):
-        net = Network(small_net.neuron, small_net.K, J, K_ext=small_net.K_ext, J_ext=small_net.J_ext,
-                      nu_ext=small_net.nu_ext, synapses="shift")
-        return solve_rates(net, on_failure="return").rates
+        return solve_rates(small_net.replace(J=J), on_failure="return").rates
 
     J0 = small_net.J
     jac = np.asarray(jax.jit(jax.jacrev(rates))(J0))  # (8 rates, 8, 8 entries of J)
@@ -107,3 +105,12 @@ def test_bad_network_input_names_the_parameter():
         Network(n, np.ones((2, 2)), 0.1, K_ext=1.0, J_ext=0.1, nu_ext=1.0, synapses="shift")
     with pytest.raises(ValueError, match="init"):
         solve_rates(brunel_a(5.0, 2.0), init=np.array([1.0, float("nan")]))
+
+
+def test_replace_keeps_shapes_and_names_fields():
+    net = brunel_a(5.0, 2.0)
+    assert float(net.replace(nu_ext=jnp.array([30.0, 30.0])).nu_ext[0]) == 30.0
+    with pytest.raises(ValueError, match="J must keep shape"):
+        net.replace(J=jnp.ones((3, 3)))
+    with pytest.raises(ValueError, match="synapses"):
+        net.replace(synapses="shift")
