@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-eta", type=int, default=200, help="grid points in eta (default 200)")
     p.add_argument("--g-range", type=float, nargs=2, default=(0.0, 8.0), metavar=("MIN", "MAX"))
     p.add_argument("--eta-range", type=float, nargs=2, default=(0.0, 4.0), metavar=("MIN", "MAX"))
-    p.add_argument("--chunk-size", type=int, default=1024, help="grid points per compiled batch")
+    p.add_argument("--chunk-size", type=int, default=512, help="grid points per compiled batch")
     p.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
     return p
 

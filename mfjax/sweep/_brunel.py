@@ -23,7 +23,7 @@ def brunel_point(g, eta):
     }
 
 
-def brunel_rate_sweep(g, eta, *, chunk_size=4096, checkpoint=None) -> SweepResult:
+def brunel_rate_sweep(g, eta, *, chunk_size=512, checkpoint=None) -> SweepResult:
     """Mean-field rates of Brunel model A on the grid ``g`` x ``eta`` (1-d arrays).
 
     E and I rates are equal in model A, so one ``rate`` per point is returned; ``converged``
