@@ -101,7 +101,6 @@ def benchmark(out_path: Path, n_siegert: int, n_sub: int) -> dict:
     import jax.numpy as jnp
 
     from mfjax import LIF, lif_rate, microcircuit, solve_rates
-    from mfjax.populations import Network
     from mfjax.sweep import brunel_rate_sweep
 
     rng = np.random.default_rng(0)
@@ -126,8 +125,7 @@ def benchmark(out_path: Path, n_siegert: int, n_sub: int) -> dict:
     t_mc, sol = best_time(lambda: solve(net), repeat=20)
     # 3. Jacobian of the rates w.r.t. J
     def rates_of_J(J):
-        n = Network(net.neuron, net.K, J, K_ext=net.K_ext, J_ext=net.J_ext, nu_ext=net.nu_ext, synapses="shift")
-        return solve_rates(n, on_failure="return").rates
+        return solve_rates(net.replace(J=J), on_failure="return").rates
 
     jac_fn = jax.jit(jax.jacrev(rates_of_J))
     t0 = time.perf_counter()
