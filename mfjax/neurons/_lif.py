@@ -209,6 +209,7 @@ class _Reduced(eqx.Module):
     log_r: jax.Array  # log of T/tau_m (mean first-passage time over tau_m); +inf when silent
     log_nu_tau: jax.Array  # log(nu * tau_m)
     shift: jax.Array  # Fourcaud-Brunel shift in units of sigma
+    tau_m: jax.Array  # membrane time constant (ms), broadcast
 
 
 def _broadcast_inputs(neuron: LIF, mu, sigma):
@@ -235,7 +236,7 @@ def _reduce(neuron: LIF, mu, sigma, shifted: bool) -> _Reduced:
     log_r_det = jnp.where(supra, jnp.log(jnp.log1p((v_th - v_reset) / excess)), jnp.inf)
     log_r = jnp.where(noisy, log_r_noise, log_r_det)
     log_nu_tau = _log_rate_times_tau(log_r, tau_ref / tau_m)
-    return _Reduced(y_th, y_r, noisy, log_r, log_nu_tau, shift), tau_m
+    return _Reduced(y_th, y_r, noisy, log_r, log_nu_tau, shift, tau_m)
 
 
 def _check_call(neuron, mu, sigma, correction):
@@ -287,8 +288,8 @@ def lif_rate(neuron: LIF, mu, sigma, correction: str = "shift"):
 
 @partial(jax.jit, static_argnames="correction")
 def _lif_rate(neuron, mu, sigma, correction):
-    red, tau_m = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
-    nu = 1000.0 / tau_m * jnp.exp(red.log_nu_tau)
+    red = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
+    nu = 1000.0 / red.tau_m * jnp.exp(red.log_nu_tau)
     if correction != "taylor":
         return nu
     # first-order term relative to nu0: nu0 tau_m sqrt(pi) shift [erfcx(-y_th) - erfcx(-y_r)]
@@ -340,7 +341,7 @@ def membrane_density(neuron: LIF, mu, sigma, v, correction: str = "shift"):
 @partial(jax.jit, static_argnames="correction")
 def _membrane_density(neuron, mu, sigma, v, correction):
     mu, sigma, v = jnp.broadcast_arrays(*(jnp.asarray(t, float) for t in (mu, sigma, v)))
-    red, _ = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
+    red = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
     mu, sigma, v = jnp.broadcast_arrays(mu, sigma, v, red.y_th)[:3]
     sigma = jnp.where(sigma > 0, sigma, 1.0)
     y = (v - mu) / sigma
@@ -395,7 +396,7 @@ def lif_cv(neuron: LIF, mu, sigma, correction: str = "shift"):
 
 @partial(jax.jit, static_argnames="correction")
 def _lif_cv(neuron, mu, sigma, correction):
-    red, _ = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
+    red = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
     y_th, y_r = red.y_th, red.y_r
     # lower end of the outer integral: where q(y) has fallen by e^{-window} below its value at
     # min(y_r, 0) (q ~ e^{-y^2}/y^2 for y < 0, ~4 e^{y^2} for y > 0)
