@@ -135,7 +135,7 @@ def benchmark(out_path: Path, n_siegert: int, n_sub: int) -> dict:
     # 4. Brunel sweep
     g_axis, eta_axis = np.linspace(0.0, 8.0, 200), np.linspace(0.0, 4.0, 200)
     t0 = time.perf_counter()
-    brunel_rate_sweep(g_axis[:2], eta_axis[:2], chunk_size=512)  # compile with the same chunk size
+    brunel_rate_sweep(g_axis[:16], eta_axis[:32], chunk_size=512)  # compile: one chunk of the same shape
     sweep_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
     sweep = brunel_rate_sweep(g_axis, eta_axis, chunk_size=512)

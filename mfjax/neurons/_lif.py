@@ -140,20 +140,20 @@ def _erfcx_primitive(x):
 
 
 def _erfcx_integral(a, b):
-    """int_a^b erfcx(v) dv for 0 <= a <= b (elementwise).
+    """int_a^b erfcx(v) dv for a, b >= 0 (elementwise, signed: a > b allowed).
 
     Up to v = 8 the difference of the Chebyshev primitive G0; beyond, the closed integral of the
-    asymptotic series of erfcx (20 terms, truncation error < 1e-20 for v >= 8).
+    asymptotic series of erfcx (20 terms, truncation error < 1e-20 for v >= 8), written as
+    ``log1p`` of the ratio plus a Horner polynomial in 1/v^2, so close endpoints do not cancel.
     """
     below = _erfcx_primitive(jnp.minimum(b, _ASYM_START)) - _erfcx_primitive(jnp.minimum(a, _ASYM_START))
     aa = jnp.maximum(a, _ASYM_START)
     ba = jnp.maximum(b, _ASYM_START)
     ia2, ib2 = 1.0 / (aa * aa), 1.0 / (ba * ba)
-    pa, pb = jnp.ones_like(aa), jnp.ones_like(ba)
-    series = jnp.log1p((ba - aa) / aa)
-    for c in _ASYM_COEFFS:
-        pa, pb = pa * ia2, pb * ib2
-        series = series + c * (pa - pb)
+    pa, pb = jnp.zeros_like(aa), jnp.zeros_like(ba)
+    for c in _ASYM_COEFFS[::-1]:
+        pa, pb = (pa + c) * ia2, (pb + c) * ib2
+    series = jnp.log1p((ba - aa) / aa) + (pa - pb)
     return below + series / math.sqrt(math.pi)
 
 
@@ -162,17 +162,21 @@ def _log_mfpt(y_th, y_r):
     """log R, R = sqrt(pi) int_{y_r}^{y_th} erfcx(-u) du  (mean first-passage time / tau_m).
 
     Requires y_r < y_th.  R can exceed the float range (deep sub-threshold); log R cannot.
+    With ``G(x) = int_0^x erfcx`` and ``b = max(y_th, 0)``, ``a = max(y_r, 0)``, the parts with
+    ``u < 0`` and ``u > 0`` (where ``erfcx(-u) = 2 e^{u^2} - erfcx(u)``) combine to::
+
+        R / sqrt(pi) = e^{b^2} [ e^{-b^2} (G(|y_r|) - G(|y_th|)) + 2 D(b) - 2 e^{a^2 - b^2} D(a) ]
+
+    (``D`` Dawson's function), one ``G`` difference per point and no overflow.
     """
-    zero = jnp.zeros_like(y_th)
-    a_neg, b_neg = jnp.maximum(-y_th, zero), jnp.maximum(-y_r, zero)  # u < 0 part, as v = -u
-    a_pos, b_pos = jnp.maximum(y_r, zero), jnp.maximum(y_th, zero)  # u > 0 part
-    g = _erfcx_integral(jnp.stack([a_neg, a_pos]), jnp.stack([b_neg, b_pos]))
+    b = jnp.maximum(y_th, 0.0)
+    a = jnp.maximum(y_r, 0.0)
     scaled = (
-        jnp.exp(-b_pos * b_pos) * (g[0] - g[1])
-        + 2.0 * dawsn(b_pos)
-        - 2.0 * jnp.exp((a_pos - b_pos) * (a_pos + b_pos)) * dawsn(a_pos)
+        jnp.exp(-b * b) * _erfcx_integral(jnp.abs(y_th), jnp.abs(y_r))
+        + 2.0 * dawsn(b)
+        - 2.0 * jnp.exp((a - b) * (a + b)) * dawsn(a)
     )
-    return _LOG_SQRT_PI + b_pos * b_pos + jnp.log(scaled)
+    return _LOG_SQRT_PI + b * b + jnp.log(scaled)
 
 
 @_log_mfpt.defjvp
@@ -186,12 +190,9 @@ def _log_mfpt_jvp(primals, tangents):
 
 
 def _log_rate_times_tau(log_r, ref_ratio):
-    """log(nu tau_m) = -log(tau_ref/tau_m + R), stable for R from 0 to beyond the float range."""
-    lo = jnp.minimum(log_r, 0.0)
-    hi = jnp.maximum(log_r, 0.0)
-    small = -jnp.log(ref_ratio + jnp.exp(lo))
-    large = -hi - jnp.log1p(ref_ratio * jnp.exp(-hi))
-    return jnp.where(log_r <= 0.0, small, large)
+    """log(nu tau_m) = -log(tau_ref/tau_m + R) = -log R - log1p(tau_ref/(tau_m R)), stable for R
+    from e^-80 to beyond the float range (R = +inf gives -inf, i.e. nu = 0)."""
+    return -log_r - jnp.log1p(ref_ratio * jnp.exp(-jnp.maximum(log_r, -80.0)))
 
 
 def _safe_sqrt_ratio(tau_s, tau_m):

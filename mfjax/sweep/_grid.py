@@ -8,6 +8,7 @@ With ``checkpoint=DIR`` every finished chunk is written atomically to ``DIR/chun
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -83,6 +84,13 @@ def _fingerprint(axes: dict, chunk_size: int, tag: str) -> str:
     return h.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=64)
+def _batched(fn: Callable) -> Callable:
+    """The compiled ``vmap`` of ``fn`` over a chunk, cached per function: a second sweep of the
+    same ``fn`` with the same chunk size reuses the compiled program."""
+    return jax.jit(jax.vmap(lambda kw: fn(**kw)))
+
+
 def grid_sweep(
     fn: Callable[..., dict],
     axes: dict,
@@ -138,7 +146,7 @@ def grid_sweep(
             tmp.write_text(json.dumps(meta))
             os.replace(tmp, meta_path)
 
-    batched = jax.jit(jax.vmap(lambda kw: fn(**kw)))
+    batched = _batched(fn)
     pieces = []
     for c in range(n_chunks):
         path = None if folder is None else folder / f"chunk_{c:05d}.npz"
