@@ -3,7 +3,7 @@
 Units everywhere: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
 """
 
-from . import fit, neurons, populations, solvers, sweep
+from . import fit, ising, neurons, populations, solvers, sweep
 from .neurons import LIF, lif_cv, lif_rate, membrane_density
 from .populations import Network, brunel_a, microcircuit, solve_rates
 
@@ -15,6 +15,7 @@ __all__ = [
     "solvers",
     "fit",
     "sweep",
+    "ising",
     "LIF",
     "lif_rate",
     "lif_cv",

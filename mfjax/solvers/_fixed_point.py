@@ -55,16 +55,27 @@ def default_tolerances(dtype) -> tuple[float, float]:
     return 1e-5, 1e-6
 
 
-@partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _implicit(f, x_star, params):
+@partial(jax.custom_jvp, nondiff_argnums=(0, 1))
+def _implicit(f, matrix_free, x_star, params):
     return x_star
 
 
 @_implicit.defjvp
-def _implicit_jvp(f, primals, tangents):
+def _implicit_jvp(f, matrix_free, primals, tangents):
     x_star, params = primals
     _, d_params = tangents
     _, f_dot = jax.jvp(lambda p: f(x_star, p), (params,), (d_params,))
+    if matrix_free:
+        # (I - J_f) x_dot = f_dot by GMRES with Jacobian-vector products (no n x n matrix)
+        def op(v):
+            return v - jax.jvp(lambda z: f(z, params), (x_star,), (v,))[1]
+
+        def gmres(matvec, b):
+            return jax.scipy.sparse.linalg.gmres(matvec, b, tol=1e-13, atol=0.0, restart=40, maxiter=20)[0]
+
+        # custom_linear_solve hands the transposed operator to the second solve (reverse mode)
+        x_dot = jax.lax.custom_linear_solve(op, f_dot, gmres, gmres)
+        return x_star, x_dot
     jac = jax.jacfwd(f)(x_star, params)
     eye = jnp.eye(x_star.size, dtype=x_star.dtype)
     x_dot = jnp.linalg.solve(eye - jac.reshape(x_star.size, x_star.size), f_dot.reshape(-1))
@@ -80,6 +91,8 @@ def solve_fixed_point(
     atol: float | None = None,
     max_steps: int = 300,
     nonnegative: bool = False,
+    method: str = "newton",
+    damping: float = 0.5,
 ) -> FixedPointSolution:
     """Solve ``x = f(x, params)`` for a 1-d array ``x``; differentiable w.r.t. ``params``.
 
@@ -92,10 +105,19 @@ def solve_fixed_point(
         max_steps: iteration cap; the result then carries ``converged=False``.
         nonnegative: keep iterates >= 0 (``f`` must map into x >= 0); a component that Newton
             would make negative takes the plain iteration step ``f(x)`` instead.
+        method: ``"newton"`` (pseudo-transient continuation with the dense Jacobian; for n up
+            to a few hundred) or ``"damped"`` (``x <- (1 - damping) x + damping f(x)``, no
+            Jacobian; for large n such as belief-propagation messages).  With ``"damped"`` the
+            implicit tangent is solved matrix-free by GMRES.
+        damping: step fraction of the ``"damped"`` iteration, in (0, 1].
 
     Returns:
         :class:`FixedPointSolution`; never raises inside ``jit``.
     """
+    if method not in ("newton", "damped"):
+        raise ValueError(f"method must be 'newton' or 'damped', got {method!r}")
+    if not 0.0 < damping <= 1.0:
+        raise ValueError(f"damping must be in (0, 1], got {damping}")
     x0 = jnp.asarray(x0)
     if x0.ndim != 1:
         raise ValueError(f"x0 must be 1-d, got shape {x0.shape}")
@@ -114,7 +136,7 @@ def solve_fixed_point(
     def norm(r):
         return jnp.max(jnp.abs(r))
 
-    def step(state):
+    def newton_step(state):
         x, r, h, k, _ = state
         jac = jax.jacfwd(lambda z: f(z, fixed))(x)
         dx = jnp.linalg.solve((1.0 / h + 1.0) * eye - jac, r)
@@ -141,6 +163,14 @@ def solve_fixed_point(
         r_out = jnp.where(ok, r_new, r)
         return x_out, r_out, h_new, k + 1, is_done(x_out, r_out)
 
+    def damped_step(state):
+        x, r, h, k, _ = state
+        x_new = x + damping * r
+        r_new = residual(x_new)
+        return x_new, r_new, h, k + 1, is_done(x_new, r_new)
+
+    step = newton_step if method == "newton" else damped_step
+
     def cond(state):
         *_, k, done = state
         return (~done) & (k < max_steps)
@@ -150,7 +180,7 @@ def solve_fixed_point(
     x, r, _, k, done = jax.lax.while_loop(cond, step, init)
     x = jax.lax.stop_gradient(x)
     return FixedPointSolution(
-        value=_implicit(f, x, params),
+        value=_implicit(f, method == "damped", x, params),
         converged=done & jnp.all(jnp.isfinite(x)),
         residual=norm(r),
         num_steps=k,
