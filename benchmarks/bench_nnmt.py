@@ -21,53 +21,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-WORK = HERE / ".work"
-VENV = WORK / "venv-nnmt"
-
-
-def nnmt_python() -> Path:
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        WORK.mkdir(exist_ok=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "nnmt==1.3.0"], check=True)
-    return py
+from _peers import (
+    HERE,
+    ROOT,
+    best_time,
+    block,
+    machine,
+    peer_python,
+    run_worker,
+    write_json,
+)
 
 
 def run_nnmt(tasks: dict) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        t_in, t_out = Path(tmp) / "tasks.json", Path(tmp) / "out.json"
-        t_in.write_text(json.dumps(tasks))
-        subprocess.run([str(nnmt_python()), str(HERE / "nnmt_worker.py"), str(t_in), str(t_out)], check=True)
-        return json.loads(t_out.read_text())
-
-
-def best_time(fn, repeat=5):
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        _block(out)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def _block(out):
-    import jax
-
-    jax.tree_util.tree_map(lambda x: x.block_until_ready() if hasattr(x, "block_until_ready") else x, out)
+    return run_worker(peer_python("nnmt", [["nnmt==1.3.0"]]), "nnmt_worker.py", tasks)
 
 
 def microcircuit_data():
@@ -120,7 +91,7 @@ def benchmark(out_path: Path, n_siegert: int, n_sub: int) -> dict:
     net = microcircuit("pd14", "shift")
     solve = jax.jit(lambda n: solve_rates(n, on_failure="return"))
     t0 = time.perf_counter()
-    _block(solve(net))
+    block(solve(net))
     mc_compile = time.perf_counter() - t0
     t_mc, sol = best_time(lambda: solve(net), repeat=20)
     # 3. Jacobian of the rates w.r.t. J
@@ -129,7 +100,7 @@ def benchmark(out_path: Path, n_siegert: int, n_sub: int) -> dict:
 
     jac_fn = jax.jit(jax.jacrev(rates_of_J))
     t0 = time.perf_counter()
-    _block(jac_fn(net.J))
+    block(jac_fn(net.J))
     jac_compile = time.perf_counter() - t0
     t_jac, jac = best_time(lambda: jac_fn(net.J), repeat=5)
     # 4. Brunel sweep
@@ -173,8 +144,7 @@ def benchmark(out_path: Path, n_siegert: int, n_sub: int) -> dict:
     t_sweep_nnmt = nn["sweep"]["seconds"] / n_sub * sweep["rate"].size
 
     result = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpus": os.cpu_count(), "jax_device": str(jax.devices()[0]), "jax": jax.__version__},
+        "machine": machine(),
         "siegert": {
             "points": n_siegert, "mfjax_seconds": t_siegert, "mfjax_compile_seconds": siegert_compile,
             "nnmt_seconds": nn["siegert"]["seconds"],
@@ -206,10 +176,7 @@ def benchmark(out_path: Path, n_siegert: int, n_sub: int) -> dict:
             "subsample_median_rel_difference": float(np.median(sweep_rel)) if sweep_rel.size else None,
         },
     }
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, out_path)
+    write_json(out_path, result)
     return result
 
 

@@ -16,8 +16,19 @@ from ._mean_field import (
     onsager_magnetization,
     variational_free_energy,
 )
-from ._models import curie_weiss_couplings, random_tree_couplings, sk_couplings, square_lattice_couplings
-from ._monte_carlo import DenseSamples, LatticeSamples, binder_crossing, monte_carlo, monte_carlo_lattice
+from ._models import (
+    curie_weiss_couplings,
+    random_tree_couplings,
+    sk_couplings,
+    square_lattice_couplings,
+)
+from ._monte_carlo import (
+    DenseSamples,
+    LatticeSamples,
+    binder_crossing,
+    monte_carlo,
+    monte_carlo_lattice,
+)
 from ._response import (
     correlation_length,
     correlations,

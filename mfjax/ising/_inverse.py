@@ -159,7 +159,7 @@ def infer(m=None, C=None, method: str = "tap", samples=None, *, l2: float = 0.0,
             raise ValueError(f"samples must have shape (S, N), got {s.shape}")
         if is_concrete(samples) and not np.all(np.abs(s) == 1):
             raise ValueError("samples must be +-1 spins")
-        s = jnp.asarray(s, jnp.result_type(float))
+        s = jnp.asarray(s, jnp.result_type(jnp.asarray(samples).dtype, jnp.float32))
         if m is None:
             m = jnp.mean(s, axis=0)
         if C is None:
@@ -179,8 +179,9 @@ def infer(m=None, C=None, method: str = "tap", samples=None, *, l2: float = 0.0,
     as_checked_array("C", C, shape=(n, n))
     if is_concrete(m) and not np.all(np.abs(np.asarray(m)) < 1):
         raise ValueError("m must lie strictly inside (-1, 1)")
-    m = jnp.asarray(m, jnp.result_type(float))
-    C = jnp.asarray(C, m.dtype)
+    dtype = jnp.result_type(jnp.asarray(m).dtype, jnp.asarray(C).dtype, jnp.float32)  # keeps float32
+    m = jnp.asarray(m, dtype)
+    C = jnp.asarray(C, dtype)
     if method == "exact":
         if n > MAX_EXACT_SPINS - 4:
             raise ValueError(f"method 'exact' enumerates 2^N states; needs N <= {MAX_EXACT_SPINS - 4}")

@@ -21,7 +21,6 @@ from functools import partial
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._checks import as_checked_array
 from ..solvers import solve_fixed_point
@@ -281,7 +280,7 @@ def lattice_magnetization(T, method: str = "naive", z: int = 4, J: float = 1.0, 
         return m, jnp.ones(m.shape, bool)
     if method not in ("naive", "bethe"):
         raise ValueError(f"method must be 'naive', 'bethe' or 'onsager', got {method!r}")
-    T = jnp.asarray(T, float)
-    f = jax.vmap(lambda t: _lattice_point(t, jnp.asarray(float(z)), jnp.asarray(J), jnp.asarray(h), method))
+    T = jnp.asarray(T, jnp.result_type(jnp.asarray(T).dtype, jnp.float32))
+    f = jax.vmap(lambda t: _lattice_point(t, jnp.asarray(z, T.dtype), jnp.asarray(J, T.dtype), jnp.asarray(h, T.dtype), method))
     m, ok = f(T.reshape(-1))
     return m.reshape(T.shape), ok.reshape(T.shape)

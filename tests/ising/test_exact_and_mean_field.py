@@ -41,7 +41,7 @@ def test_exact_matches_brute_force(sk10):
     np.testing.assert_allclose(res.m, m, rtol=0, atol=1e-13)
     np.testing.assert_allclose(res.C, C, rtol=0, atol=1e-13)
     assert abs(float(res.log_z) - log_z) < 1e-12 * abs(log_z)
-    m2, C2 = ising.exact(J, h, 1.3)  # unpacks as (m, C)
+    m2, _ = ising.exact(J, h, 1.3)  # unpacks as (m, C)
     np.testing.assert_array_equal(m2, res.m)
 
 

@@ -168,3 +168,12 @@ def test_binary_network_mean_field_against_simulation():
     np.testing.assert_allclose(m, 0.5 * erfc((theta - mu) / (np.sqrt(2) * sigma)), rtol=1e-12)
     with pytest.raises(ValueError, match="N must be"):
         ising.simulate_binary(K, J, h, theta, [10], key=jax.random.key(0))
+
+
+def test_binder_crossing_within_one_percent_of_onsager():
+    """Binder cumulants of L = 8 and 16 cross within 1% of Onsager's T_c = 2.269185."""
+    T = np.linspace(2.18, 2.36, 7)
+    U = {L: ising.monte_carlo_lattice(L, T, key=jax.random.key(L), n_sweeps=6000, n_burn=1000, n_chains=4).binder
+         for L in (8, 16)}
+    tc = ising.binder_crossing(T, U[8], U[16])
+    assert abs(tc / (2 / math.log(1 + math.sqrt(2))) - 1) < 0.01
