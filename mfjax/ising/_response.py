@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_checked_array
-from ._mean_field import METHODS, gibbs_free_energy, magnetization
+from ._mean_field import METHODS, gibbs_free_energy, lattice_magnetization, magnetization
 from ._models import check_model
 
 __all__ = [
@@ -122,8 +122,6 @@ def ginzburg_criterion(T, D: int = 2, J: float = 1.0):
     ``E_G << 1``; as ``T -> T_c = 2DJ`` it diverges like ``(T_c - T)^{(D-4)/2}`` for D < 4.
     ``T`` must lie below T_c (m > 0).
     """
-    from ._mean_field import lattice_magnetization
-
     if D < 1:
         raise ValueError(f"D must be >= 1, got {D}")
     T = jnp.asarray(T, float)
