@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _peers import HERE, best_time, machine, peer_python, run_worker, write_json
 
 CONIII_STEPS = [["numpy<2", "scipy<1.12", "numba", "multiprocess", "setuptools", "wheel"],
@@ -43,7 +42,7 @@ def mc_throughput(jax, jnp, ising, sweeps):
     out = {}
     T = np.linspace(1.5, 3.5, 64)
     for dtype in ("float32", "float64"):
-        def run(key):
+        def run(key, dtype=dtype):
             return ising.monte_carlo_lattice(256, T, key=key, n_sweeps=sweeps, n_burn=0, dtype=getattr(jnp, dtype))
 
         t0 = time.perf_counter()

@@ -5,7 +5,13 @@ network simulator that checks them."""
 from ._chaos import chaos_onset, local_stability
 from ._nonlinearity import NONLINEARITIES
 from ._simulate import NetworkStatistics, simulate
-from ._stationary import OrderParameters, Stationary, lyapunov_from_potential, order_parameters, stationary
+from ._stationary import (
+    OrderParameters,
+    Stationary,
+    lyapunov_from_potential,
+    order_parameters,
+    stationary,
+)
 from ._time_discrete import TimeDMFT, time_discretised
 
 __all__ = [

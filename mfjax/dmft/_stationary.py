@@ -43,7 +43,7 @@ __all__ = ["OrderParameters", "Stationary", "order_parameters", "stationary", "l
 _EPS = {8: 1e-20, 4: 1e-10}  # regularises sqrt at 0 (by itemsize); exact limits follow (see _sqrt)
 _N_R = 500  # nodes of the trajectory parameter r (s = r^2, Delta - Delta_inf ~ e^{-s})
 _S_MAX = 40.0
-_U_TAIL = 1e-3  # below this fraction of Delta0 - Delta_inf the exponential tail is used
+_U_TAIL = {8: 1e-3, 4: 3e-2}  # below this fraction of Delta0 - Delta_inf (by itemsize): exponential tail
 
 
 def _sqrt(x):
@@ -90,9 +90,11 @@ def _order_map(x, p, phi, prim, symmetric):
         d0, dinf, m = jnp.maximum(x[0], 0.0), 0.0 * one, 0.0 * one
     else:
         d0, dinf, m = jnp.maximum(x[0], 0.0), jnp.clip(x[1], 0.0, jnp.maximum(x[0], 0.0)), x[2]
-    phi2_0 = jnp.sum(w * prim(m + _sqrt(d0) * z) ** 2)
-    phi2_inf = _pair(prim, dinf, d0, m, z, w)
-    d0_new = dinf + (2.0 * g**2 * (phi2_0 - phi2_inf) + sigma**4 / 4.0) / (d0 + dinf + 1e-300)
+    values = prim(m + _sqrt(d0) * z)
+    phi2_0 = jnp.sum(w * values**2)
+    # Delta_inf = 0 (symmetric case): the pair integral factorises into a 1-d one
+    phi2_inf = jnp.sum(w * values) ** 2 if symmetric else _pair(prim, dinf, d0, m, z, w)
+    d0_new = dinf + (2.0 * g**2 * (phi2_0 - phi2_inf) + sigma**4 / 4.0) / (d0 + dinf + jnp.finfo(x.dtype).tiny)
     if symmetric:
         return jnp.stack([d0_new])
     dinf_new = g**2 * _pair(phi, dinf, d0, m, z, w)
@@ -154,8 +156,9 @@ def _prepare(g, sigma, J0, I, phi, init):
         x0 = jnp.stack([d0]) if symmetric else jnp.stack([d0, 0.0 * d0, jnp.asarray(I, dtype) + 0.1 + 0.0 * d0])
     else:
         x0 = jnp.asarray(init, dtype)
-        if x0.shape != ((1,) if symmetric else (3,)):
-            raise ValueError(f"init must have shape {(1,) if symmetric else (3,)} (Delta0[, Delta_inf, mean])")
+        if x0.shape not in ((1,), (3,)) or (x0.shape == (1,) and not symmetric):
+            raise ValueError("init must be (Delta0, Delta_inf, mean), or (Delta0,) for odd phi with J0 = I = 0")
+        x0 = x0[:1] if symmetric else x0
     cast = [jnp.asarray(v, dtype) for v in (g, sigma, J0, I)]
     return cast, x0, symmetric, phi if isinstance(phi, str) else _register(phi)
 
@@ -182,7 +185,8 @@ def order_parameters(g, sigma=0.0, J0=0.0, I=0.0, phi="tanh", *, init=None, max_
         sigma: noise amplitude (>= 0); J0: mean coupling (times N); I: constant input.
         phi: ``"tanh"`` (default), ``"erf"`` (erf(sqrt(pi) x / 2)), ``"relu"`` or a pair
             ``(phi, Phi)`` with ``Phi' = phi``.
-        init: starting point (Delta0,) for odd phi with J0 = I = 0, else (Delta0, Delta_inf, m).
+        init: starting point (Delta0, Delta_inf, m) (only Delta0 is used, and (Delta0,) is
+            accepted, for odd phi with J0 = I = 0, where m = Delta_inf = 0 by symmetry).
 
     Returns:
         :class:`OrderParameters` (``delta0``, ``delta_inf``, ``mean``, ``converged``, ...);
@@ -272,8 +276,8 @@ def _stationary(g, sigma, J0, I, x0, phi_key, symmetric, max_steps, tau_max, n_t
     v_inf = -0.5 * dinf**2 + g**2 * _pair(prim, dinf, d0, m, z, w)
     energy = v_inf - (-0.5 * delta_mid**2 + g**2 * _pair(prim, delta_mid, d0, m, z, w))
     kappa = jnp.sqrt(jnp.maximum(1.0 - g**2 * _pair(dphi, dinf, d0, m, z, w), 1e-12))
-    direct = 2.0 * r * span_safe * u / jnp.sqrt(jnp.maximum(2.0 * energy, 1e-300))
-    dtau_dr = jnp.where(u > _U_TAIL, direct, 2.0 * r / kappa)
+    direct = 2.0 * r * span_safe * u / jnp.sqrt(jnp.maximum(2.0 * energy, jnp.finfo(d0.dtype).tiny))
+    dtau_dr = jnp.where(u > _U_TAIL[jnp.dtype(d0.dtype).itemsize], direct, 2.0 * r / kappa)
     tau_nodes = jnp.concatenate([jnp.zeros(1, d0.dtype), jnp.cumsum(dtau_dr * h)])
     delta_nodes = dinf + span_safe * jnp.exp(-r_nodes * r_nodes)
     tau_c = jnp.where(static, 0.0, jnp.sum(u * dtau_dr * h))
