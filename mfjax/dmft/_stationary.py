@@ -163,11 +163,11 @@ def _prepare(g, sigma, J0, I, phi, init):
     return cast, x0, symmetric, phi if isinstance(phi, str) else _register(phi)
 
 
-_CUSTOM: dict = {}
+_CUSTOM: dict = {}  # keeps registered pairs alive, so that their ids (part of the key) stay unique
 
 
 def _register(pair):
-    """Custom (phi, Phi) pairs are looked up by a hashable key inside jit."""
+    """Custom (phi, Phi) pairs are passed to the jitted cores as a static string key."""
     key = f"custom-{id(pair[0])}-{id(pair[1])}"
     _CUSTOM[key] = pair
     from . import _nonlinearity
