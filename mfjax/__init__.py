@@ -3,7 +3,7 @@
 Units everywhere: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
 """
 
-from . import dmft, fit, ising, neurons, populations, solvers, sweep
+from . import dmft, fit, ising, memory, neurons, populations, solvers, sweep
 from .neurons import LIF, lif_cv, lif_rate, membrane_density
 from .populations import Network, brunel_a, microcircuit, solve_rates
 
@@ -17,6 +17,7 @@ __all__ = [
     "sweep",
     "ising",
     "dmft",
+    "memory",
     "LIF",
     "lif_rate",
     "lif_cv",
