@@ -47,7 +47,7 @@ def test_finite_temperature_limits():
 def test_gardner_capacity_against_quadrature():
     assert abs(float(memory.gardner_capacity(0.0)) - 2.0) < 1e-14
     for k in (0.5, 1.0, 2.0):
-        integral = quad(lambda t: (t + k) ** 2 * math.exp(-t * t / 2) / math.sqrt(2 * math.pi), -k, np.inf)[0]
+        integral = quad(lambda t, k=k: (t + k) ** 2 * math.exp(-t * t / 2) / math.sqrt(2 * math.pi), -k, np.inf)[0]
         assert abs(float(memory.gardner_capacity(k)) - 1 / integral) < 1e-10
 
 
