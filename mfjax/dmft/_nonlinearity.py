@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import erf
 
-__all__ = ["NONLINEARITIES", "resolve_phi", "gaussian_nodes"]
+__all__ = ["NONLINEARITIES", "resolve_phi", "phi_key", "gaussian_nodes"]
 
 _H = 0.1
 _Z = np.arange(-100, 101) * _H
@@ -63,13 +63,18 @@ NONLINEARITIES: dict[str, tuple[Callable, Callable, bool]] = {
 }
 
 
+_CUSTOM: dict[str, tuple[Callable, Callable, bool]] = {}  # registered (phi, Phi) pairs, kept alive
+
+
 def resolve_phi(phi):
-    """``phi``: a name in :data:`NONLINEARITIES` or a pair ``(phi, Phi)`` of elementwise JAX
-    functions with ``Phi' = phi`` (treated as not odd).  Returns (phi, Phi, dphi, odd)."""
+    """``phi``: a name in :data:`NONLINEARITIES`, a key from :func:`phi_key`, or a pair
+    ``(phi, Phi)`` of elementwise JAX functions with ``Phi' = phi`` (treated as not odd).
+    Returns (phi, Phi, dphi, odd)."""
     if isinstance(phi, str):
-        if phi not in NONLINEARITIES:
+        table = NONLINEARITIES if phi in NONLINEARITIES else _CUSTOM
+        if phi not in table:
             raise ValueError(f"phi must be one of {tuple(NONLINEARITIES)} or a (phi, Phi) pair, got {phi!r}")
-        f, prim, odd = NONLINEARITIES[phi]
+        f, prim, odd = table[phi]
     else:
         try:
             f, prim = phi
@@ -83,3 +88,14 @@ def resolve_phi(phi):
         return jax.jvp(f, (x,), (jnp.ones_like(x),))[1]
 
     return f, prim, dphi, odd
+
+
+def phi_key(phi) -> str:
+    """Validate ``phi`` and return a hashable key for the jitted cores (static arguments): the
+    name itself, or a key under which a custom (phi, Phi) pair is registered."""
+    f, prim, _, odd = resolve_phi(phi)
+    if isinstance(phi, str):
+        return phi
+    key = f"custom-{id(f)}-{id(prim)}"
+    _CUSTOM.setdefault(key, (f, prim, odd))
+    return key

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_checked_array
-from ._nonlinearity import resolve_phi
+from ._nonlinearity import phi_key, resolve_phi
 
 __all__ = ["NetworkStatistics", "simulate"]
 
@@ -128,11 +128,7 @@ def simulate(g, N: int, duration: float, *, key, sigma=0.0, J0=0.0, I=0.0, phi="
     n_steps = int(round(duration / dt))
     if n_steps < every * n_lags:
         raise ValueError(f"duration must exceed tau_max (got duration {duration}, tau_max {tau_max})")
-    _, _, _, _ = resolve_phi(phi)
-    if not isinstance(phi, str):
-        from ._stationary import _register
-
-        phi = _register(phi)
+    phi = phi_key(phi)
     dtype = jnp.result_type(jnp.asarray(g).dtype, jnp.float32)
     cast = [jnp.asarray(v, dtype) for v in (g, sigma, J0, I)]
     delta, mean, lam = _run(key, *cast, N, n_steps, int(round(burn_in / dt)), jnp.asarray(dt, dtype), every,

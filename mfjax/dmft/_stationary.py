@@ -36,7 +36,7 @@ import numpy as np
 
 from .._checks import as_checked_array, is_concrete
 from ..solvers import solve_fixed_point
-from ._nonlinearity import gaussian_nodes, resolve_phi
+from ._nonlinearity import gaussian_nodes, phi_key, resolve_phi
 
 __all__ = ["OrderParameters", "Stationary", "order_parameters", "stationary", "lyapunov_from_potential"]
 
@@ -160,20 +160,7 @@ def _prepare(g, sigma, J0, I, phi, init):
             raise ValueError("init must be (Delta0, Delta_inf, mean), or (Delta0,) for odd phi with J0 = I = 0")
         x0 = x0[:1] if symmetric else x0
     cast = [jnp.asarray(v, dtype) for v in (g, sigma, J0, I)]
-    return cast, x0, symmetric, phi if isinstance(phi, str) else _register(phi)
-
-
-_CUSTOM: dict = {}  # keeps registered pairs alive, so that their ids (part of the key) stay unique
-
-
-def _register(pair):
-    """Custom (phi, Phi) pairs are passed to the jitted cores as a static string key."""
-    key = f"custom-{id(pair[0])}-{id(pair[1])}"
-    _CUSTOM[key] = pair
-    from . import _nonlinearity
-
-    _nonlinearity.NONLINEARITIES.setdefault(key, (pair[0], pair[1], False))
-    return key
+    return cast, x0, symmetric, phi_key(phi)
 
 
 def order_parameters(g, sigma=0.0, J0=0.0, I=0.0, phi="tanh", *, init=None, max_steps: int = 200):

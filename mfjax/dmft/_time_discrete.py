@@ -19,8 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import as_checked_array
-from ._nonlinearity import resolve_phi
-from ._stationary import _register
+from ._nonlinearity import phi_key, resolve_phi
 
 __all__ = ["TimeDMFT", "time_discretised"]
 
@@ -115,8 +114,7 @@ def time_discretised(g, T: float, *, key, dt: float = 0.1, sigma=0.0, J0=0.0, I=
     n_steps = int(round(T / dt))
     if n_steps < 1:
         raise ValueError(f"T must be at least dt (got T={T}, dt={dt})")
-    resolve_phi(phi)
-    phi_key = phi if isinstance(phi, str) else _register(phi)
+    key_phi = phi_key(phi)
     dtype = jnp.result_type(jnp.asarray(g).dtype, jnp.float32)
     as_checked_array("I", I)
     I_t = jnp.asarray(I, dtype)
@@ -127,7 +125,7 @@ def time_discretised(g, T: float, *, key, dt: float = 0.1, sigma=0.0, J0=0.0, I=
     cast = [jnp.asarray(v, dtype) for v in (g, sigma, J0)]
     mean, c_x, c_phi, change = _iterate(
         key, *cast, I_t, jnp.asarray(dt, dtype), jnp.asarray(x0_mean, dtype), jnp.asarray(x0_var, dtype),
-        jnp.asarray(damping, dtype), n_steps, n_paths, n_iter, phi_key,
+        jnp.asarray(damping, dtype), n_steps, n_paths, n_iter, key_phi,
     )
     t = jnp.arange(n_steps + 1, dtype=dtype) * dt
     return TimeDMFT(t=t, mean=mean, C_x=c_x, C_phi=c_phi, change=change)

@@ -21,7 +21,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_checked_array
-from ._mean_field import METHODS, gibbs_free_energy, lattice_magnetization, magnetization
+from ._mean_field import (
+    METHODS,
+    gibbs_free_energy,
+    lattice_magnetization,
+    magnetization,
+)
 from ._models import check_model
 
 __all__ = [

@@ -74,11 +74,10 @@ class RankOneState(eqx.Module):
 def rank_one_state(sigma_mn, g: float = 0.0, sigma_m: float = 1.0, phi: str = "tanh", *, n_bisect: int = 80):
     """Mastrogiuseppe & Ostojic (2018) stationary state of the rank-one network (module
     docstring); ``kappa = 0`` when no memory state exists.  phi must be odd with phi'(0) = 1."""
-    _, _, dphi, odd = resolve_phi(phi)
+    f, _, dphi, odd = resolve_phi(phi)
     if not odd:
         raise ValueError("rank_one_state needs an odd phi ('tanh' or 'erf')")
-    z, w = gaussian_nodes(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-    f, _, _, _ = resolve_phi(phi)
+    z, w = gaussian_nodes(jnp.result_type(float))
 
     def mean_dphi(d):
         return jnp.sum(w * dphi(jnp.sqrt(d) * z))

@@ -183,3 +183,16 @@ def test_bad_input():
         dmft.simulate(2.0, 1, 10.0, key=jax.random.key(0))
     with pytest.raises(ValueError, match="sigma must be"):
         dmft.stationary(2.0, float("nan"))
+
+
+@pytest.mark.parametrize("g,sigma", [(2.0, 0.0), (2.0, 0.5), (3.0, 0.0)])
+def test_float32_accuracy_documented_bound(g, sigma):
+    """float32 vs float64: the bounds quoted in the README (Delta0 2.5e-7 rel., lambda 1.2e-4,
+    tau_c 6e-4 rel., Delta(tau) 8e-4), with a factor ~2 of headroom."""
+    a = dmft.stationary(g, sigma)
+    b = dmft.stationary(jnp.float32(g), jnp.float32(sigma))
+    assert b.delta0.dtype == jnp.float32 and bool(b.converged)
+    assert abs(float(b.delta0) / float(a.delta0) - 1) < 5e-7
+    assert abs(float(b.lyapunov) - float(a.lyapunov)) < 2.5e-4
+    assert abs(float(b.tau_c) / float(a.tau_c) - 1) < 1.2e-3
+    assert float(jnp.max(jnp.abs(b.delta - a.delta))) < 1.6e-3

@@ -177,3 +177,23 @@ def test_binder_crossing_within_one_percent_of_onsager():
          for L in (8, 16)}
     tc = ising.binder_crossing(T, U[8], U[16])
     assert abs(tc / (2 / math.log(1 + math.sqrt(2))) - 1) < 0.01
+
+
+def test_float32_accuracy_documented_bound():
+    """float32 vs float64 on an SK sample (N = 12, beta J = 0.5): the bounds quoted in the README."""
+    import jax.numpy as jnp
+
+    J64 = 0.5 * ising.sk_couplings(jax.random.key(1), 12)
+    h64 = 0.3 * jax.random.normal(jax.random.key(2), (12,))
+    J32, h32 = J64.astype(jnp.float32), h64.astype(jnp.float32)
+    e64, e32 = ising.exact(J64, h64, 1.0), ising.exact(J32, h32, jnp.float32(1.0))
+    assert e32.m.dtype == jnp.float32
+    assert float(jnp.max(jnp.abs(e32.m - e64.m))) < 1e-6 and float(jnp.max(jnp.abs(e32.C - e64.C))) < 1e-6
+    for method, bound in (("naive", 2e-6), ("tap", 2e-6), ("bethe", 2e-5)):
+        b = ising.magnetization(J32, h32, jnp.float32(1.0), method)
+        assert bool(b.converged) and b.m.dtype == jnp.float32
+        assert float(jnp.max(jnp.abs(b.m - ising.magnetization(J64, h64, 1.0, method).m))) < bound
+    for method in ("nmf", "tap", "bethe"):
+        b = ising.infer(e32.m, e32.C, method)[0]
+        assert b.dtype == jnp.float32
+        assert float(jnp.max(jnp.abs(b - ising.infer(e64.m, e64.C, method)[0]))) < 1e-6
