@@ -1,6 +1,6 @@
 """Multi-population LIF mean field: network description, inputs (mu, sigma), stationary rates."""
 
-from ._network import SYNAPSE_MODELS, Network
+from ._network import SYNAPSE_MODELS, Conductance, Network
 from ._presets import brunel_a, brunel_threshold_rate, microcircuit
 from ._rates import (
     ConvergenceError,
@@ -14,6 +14,7 @@ from ._rates import (
 __all__ = [
     "Network",
     "SYNAPSE_MODELS",
+    "Conductance",
     "brunel_a",
     "brunel_threshold_rate",
     "microcircuit",

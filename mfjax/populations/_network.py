@@ -10,6 +10,8 @@ Units: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -18,10 +20,42 @@ import numpy as np
 from .._checks import as_checked_array, is_concrete
 from ..neurons import LIF
 
-__all__ = ["Network", "SYNAPSE_MODELS"]
+__all__ = ["Network", "SYNAPSE_MODELS", "Conductance"]
 
 #: synapse model -> the transfer-function correction of :func:`mfjax.lif_rate`
 SYNAPSE_MODELS = {"delta": "none", "shift": "shift", "taylor": "taylor"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Conductance:
+    """Conductance-based exponential synapses (COBA; Vogels & Abbott 2005, Brette et al. 2007).
+
+    ``tau_m dV/dt = -V + g_ex (E_ex - V) + g_in (E_in - V) + tau_m I_ext / C_m`` with ``V``
+    relative to rest and conductances in units of the leak conductance ``g_L = C_m / tau_m``;
+    each presynaptic spike raises ``g_ex`` by ``J / g_L`` when ``J > 0`` and ``g_in`` by
+    ``|J| / g_L`` when ``J < 0``: ``J`` (and ``J_ext``) are conductance jumps in nS.  Both
+    conductances decay exponentially.  Static (hashable) description used by
+    :mod:`mfjax.spiking`; the rate solver has no theory for it.
+
+    Attributes:
+        e_ex, e_in: reversal potentials relative to rest (mV); defaults 0 mV and -80 mV for a
+            -60 mV rest, as in Brette et al. (2007) benchmark 1.
+        tau_ex, tau_in: conductance decay times (ms), 5 and 10.
+    """
+
+    e_ex: float = 60.0
+    e_in: float = -20.0
+    tau_ex: float = 5.0
+    tau_in: float = 10.0
+
+    def __post_init__(self):
+        for name in ("e_ex", "e_in", "tau_ex", "tau_in"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and np.isfinite(value)):
+                raise ValueError(f"Conductance.{name} must be a finite number, got {value!r}")
+        for name in ("tau_ex", "tau_in"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"Conductance.{name} must be > 0, got {getattr(self, name)!r}")
 
 
 def _vector(name, x, p, **kw):
@@ -44,7 +78,8 @@ class Network(eqx.Module):
         delay: mean transmission delay (ms), shape (P, P) (used by the spiking simulator).
         names: population labels (static).
         synapses: ``"delta"`` (white noise), ``"shift"`` or ``"taylor"`` (exponential synapses
-            with ``neuron.tau_s``; colored-noise correction of the transfer function) (static).
+            with ``neuron.tau_s``; colored-noise correction of the transfer function), or a
+            :class:`Conductance` (conductance-based synapses; spiking simulation only) (static).
     """
 
     neuron: LIF
@@ -88,8 +123,10 @@ class Network(eqx.Module):
             shape = jnp.shape(getattr(neuron, field))
             if shape not in ((), (p,)):
                 raise ValueError(f"neuron.{field} must be a scalar or shape ({p},), got {shape}")
-        if synapses not in SYNAPSE_MODELS:
-            raise ValueError(f"synapses must be one of {tuple(SYNAPSE_MODELS)}, got {synapses!r}")
+        if not isinstance(synapses, Conductance) and synapses not in SYNAPSE_MODELS:
+            raise ValueError(
+                f"synapses must be one of {tuple(SYNAPSE_MODELS)} or a Conductance, got {synapses!r}"
+            )
         self.neuron = neuron
         self.K = K_arr
         self.J = jnp.broadcast_to(jnp.asarray(J, dtype=jnp.result_type(float, J)), (p, p))
@@ -128,7 +165,7 @@ class Network(eqx.Module):
         return eqx.tree_at(lambda n: [getattr(n, k) for k in names], self, new)
 
     def __check_init__(self):
-        if is_concrete(self.neuron) and self.synapses != "delta":
+        if is_concrete(self.neuron) and self.synapses in ("shift", "taylor"):
             tau_s = np.asarray(self.neuron.tau_s, float)
             if not np.all(tau_s > 0):
                 raise ValueError(

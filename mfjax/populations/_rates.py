@@ -117,6 +117,11 @@ def solve_rates(
         raise TypeError(f"network must be an mfjax Network, got {type(network).__name__}")
     if on_failure not in ("raise", "return"):
         raise ValueError(f"on_failure must be 'raise' or 'return', got {on_failure!r}")
+    if network.synapses not in SYNAPSE_MODELS:
+        raise ValueError(
+            "solve_rates has no mean-field theory for conductance-based synapses "
+            f"(network.synapses={network.synapses!r}); simulate it with mfjax.spiking.simulate"
+        )
     p = network.num_populations
     dtype = network.K.dtype
     if atol is None:

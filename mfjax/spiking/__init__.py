@@ -1,0 +1,31 @@
+"""Spiking LIF networks simulated from the same :class:`mfjax.Network` the mean field solves.
+
+``simulate(network, duration, key=...)`` runs delta, exponential-current or conductance
+synapses with delays and exact Poisson drive, event-driven, in one compiled ``lax.scan``,
+vmapped over trials and parameters; ``compare`` puts the simulation next to the theory.
+"""
+
+from ..populations import Conductance
+from ._compare import Comparison, compare
+from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity
+from ._presets import brunel_a, coba
+from ._simulate import SimulationResult, simulate
+from ._statistics import count_correlation, fano_factor, isi_cv, power_spectrum, synchrony_chi
+
+__all__ = [
+    "simulate",
+    "SimulationResult",
+    "Connectivity",
+    "build_connectivity",
+    "CONNECTIVITY_RULES",
+    "Conductance",
+    "brunel_a",
+    "coba",
+    "compare",
+    "Comparison",
+    "isi_cv",
+    "fano_factor",
+    "count_correlation",
+    "synchrony_chi",
+    "power_spectrum",
+]
