@@ -175,7 +175,7 @@ def _deliver(plan, tables, hist, counts, t, n_total, dtype):
             targets = jax.lax.dynamic_index_in_dim(table, row[j], keepdims=False)
             return x.at[targets].add(1.0, mode="promise_in_bounds")
 
-        x = jax.lax.fori_loop(0, counts[b][slot], body, jnp.zeros(n_total + 1, dtype))
+        x = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, jnp.zeros(n_total + 1, dtype))
         out.append(x[:n_total])
     return out
 
@@ -195,7 +195,7 @@ def _emit(plan, spiked, hist, counts, t):
         def take(h, j, after, s_b=s_b, chunk=chunk, n_b=n_b, neuron=neuron):
             value, idx = jax.lax.top_k((s_b & (neuron > after)).astype(jnp.float32), chunk)
             idx = jnp.where(value > 0, idx, n_b).astype(jnp.int32)
-            h = jax.lax.dynamic_update_slice(h, idx[None, :], (slot, j * chunk))
+            h = jax.lax.dynamic_update_slice(h, idx[None, :], (slot, jnp.asarray(j, jnp.int32) * chunk))
             return h, jnp.max(jnp.where(value > 0, idx, -1))
 
         h, last = take(hist[b], 0, -1)
@@ -205,7 +205,7 @@ def _emit(plan, spiked, hist, counts, t):
             h, last = take(h, j, last)
             return j + 1, h, last
 
-        _, h, _ = jax.lax.while_loop(lambda st, count=count, chunk=chunk: st[0] * chunk < count, more, (1, h, last))
+        _, h, _ = jax.lax.while_loop(lambda st, count=count, chunk=chunk: st[0] * chunk < count, more, (jnp.int32(1), h, last))
         new_hist.append(h)
         new_counts.append(counts[b].at[slot].set(count))
     return tuple(new_hist), tuple(new_counts)
@@ -321,6 +321,22 @@ def _steps(name, value, dt, *, minimum=0):
 _STRUCTURAL = ("N", "K", "delay")
 
 
+def _unbatch_structure(net: Network) -> Network:
+    """A network built by ``jax.vmap`` carries a batch axis on every array, including the
+    structural ones (``N``, ``K``, ``delay``); those must agree across the batch and are
+    reduced to one copy (an error names the field that varies)."""
+    rank = {"N": 1, "K": 2, "delay": 2}
+    fixed = {}
+    for field, r in rank.items():
+        x = getattr(net, field)
+        if jnp.ndim(x) == r + 1:
+            x = _concrete(f"network.{field}", x)
+            if np.any(x != x[:1]):
+                raise ValueError(f"network.{field} cannot vary across a batch (it fixes array shapes)")
+            fixed[field] = jnp.asarray(x[0])
+    return eqx.tree_at(lambda n: [getattr(n, f) for f in fixed], net, list(fixed.values())) if fixed else net
+
+
 def _network_axes(net: Network):
     """Batch size and vmap axes of a network whose arrays may carry a leading batch axis.
 
@@ -433,6 +449,7 @@ def simulate(
     bin_steps = _steps("bin_size", bin_size, dt, minimum=1)
     window_steps = _steps("count_window", count_window, dt, minimum=1)
 
+    network = _unbatch_structure(network)
     sizes_f = _concrete("network.N", network.N)
     if np.any(sizes_f != np.round(sizes_f)) or np.any(sizes_f < 1):
         raise ValueError(f"network.N must hold positive integers for a simulation, got {sizes_f}")

@@ -88,7 +88,7 @@ def fano_factor(counts):
 
 def count_correlation(counts):
     """Mean pairwise Pearson correlation of the columns of ``counts`` (windows, neurons)."""
-    x = counts - jnp.mean(counts, axis=0)
+    x = counts - jnp.mean(counts, axis=0, keepdims=True)
     cov = x.T @ x
     var = jnp.diagonal(cov)
     ok = var > 0

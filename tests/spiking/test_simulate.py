@@ -1,0 +1,167 @@
+"""mfjax.spiking.simulate against closed forms, scipy quadrature and published simulations."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate, special
+
+import mfjax
+from mfjax import spiking
+from mfjax.neurons import LIF
+from mfjax.populations import Conductance, Network
+
+
+def _isolated(n, *, I_ext=0.0, K_ext=0.0, J_ext=0.0, nu_ext=0.0, synapses="delta", tau_s=0.0, tau_ref=2.0):
+    """One population of n unconnected LIF neurons (tau_m 20 ms, threshold 20 mV, reset 10 mV)."""
+    neuron = LIF(tau_m=20.0, tau_ref=tau_ref, v_th=20.0, v_reset=10.0, tau_s=tau_s, c_m=250.0)
+    return Network(neuron, K=np.zeros((1, 1)), J=np.zeros((1, 1)), K_ext=K_ext, J_ext=J_ext, nu_ext=nu_ext, I_ext=I_ext,
+                   N=np.array([n]), synapses=synapses)
+
+
+def _siegert(mu, sigma, tau_m=20.0, tau_ref=2.0, v_th=20.0, v_reset=10.0):
+    """Siegert rate (Hz) by scipy quadrature: 1/nu = tau_ref + tau_m sqrt(pi) int e^{u^2}(1+erf u) du."""
+    integral, _ = integrate.quad(lambda u: special.erfcx(-u), (v_reset - mu) / sigma, (v_th - mu) / sigma)
+    return 1e3 / (tau_ref + tau_m * math.sqrt(math.pi) * integral)
+
+
+@pytest.mark.parametrize("synapses", ["delta", "shift", "coba"])
+def test_constant_input_gives_the_closed_form_interval(synapses):
+    # mu = tau_m I / C = 20 ms * 300 pA / 250 pF = 24 mV above rest: deterministic regular firing
+    # with ISI = tau_ref + tau_m ln((mu - V_r) / (mu - theta)) (continuous time); on the grid the
+    # threshold is detected at the first step with V >= theta, i.e. ceil of the free time.
+    kind = Conductance() if synapses == "coba" else synapses
+    net = _isolated(5, I_ext=300.0, synapses=kind, tau_s=0.5 if synapses == "shift" else 0.0)
+    res = spiking.simulate(net, 500.0, key=jax.random.key(0), record_v=5)
+    times, neurons = res.spike_times()
+    free = 20.0 * math.log((24.0 - 10.0) / (24.0 - 20.0))
+    steps = math.ceil(free / 0.1 - 1e-9)
+    isi = np.diff(times[neurons == 3])
+    np.testing.assert_allclose(isi, 2.0 + steps * 0.1, atol=1e-9)
+    assert float(res.rates[0]) == pytest.approx(1e3 / (2.0 + free), rel=0.1 / (2.0 + free) + 0.02)
+    assert float(res.cv[0]) < 1e-6
+
+
+def test_shot_noise_membrane_moments_match_campbell():
+    # Without threshold (theta far away) V_{t+1} = a V_t + J n_t, n_t ~ Poisson(lambda):
+    # stationary mean J lambda / (1 - a), variance J^2 lambda / (1 - a^2) (exact, discrete time).
+    neuron = LIF(tau_m=20.0, tau_ref=0.0, v_th=100.0, v_reset=0.0)  # 18 sd above the mean
+    net = Network(neuron, K=np.zeros((1, 1)), J=np.zeros((1, 1)), K_ext=500.0, J_ext=0.2, nu_ext=10.0, N=np.array([2000]))
+    res = spiking.simulate(net, 300.0, key=jax.random.key(3), record_v=2000, sample_size=0)
+    lam, a = 500 * 10.0 * 1e-4, math.exp(-0.1 / 20.0)
+    v = np.asarray(res.v[-1])  # 2000 independent neurons after 15 membrane time constants
+    mean, var = 0.2 * lam / (1 - a), 0.04 * lam / (1 - a * a)
+    assert v.mean() == pytest.approx(mean, abs=4 * math.sqrt(var / 2000))
+    assert v.var() == pytest.approx(var, rel=0.1)
+
+
+def test_many_weak_poisson_inputs_fire_at_the_siegert_rate():
+    # diffusion limit: 4000 inputs of 0.05 mV at 5 Hz, mu = tau K J nu = 20 mV (threshold),
+    # sigma^2 = tau K J^2 nu = 1 mV^2.  Siegert by scipy quadrature.
+    K, J, nu = 4000.0, 0.05, 5.0
+    net = _isolated(2000, K_ext=K, J_ext=J, nu_ext=nu)
+    mu = 20.0 * 1e-3 * K * J * nu
+    sigma = math.sqrt(20.0 * 1e-3 * K * J * J * nu)
+    res = spiking.simulate(net, 2000.0, key=jax.random.key(1), dt=0.05, transient=100.0)
+    expected = _siegert(mu, sigma)
+    # finite dt and shot noise shift the rate by O(sqrt(dt / tau)) and O(J / sigma) (Brunel 2000)
+    assert float(res.rates[0]) == pytest.approx(expected, rel=0.05)
+    assert 5.0 < expected < 30.0
+
+
+def test_exponential_synapses_follow_the_shifted_siegert_rate():
+    # Fourcaud & Brunel (2002): colored noise with tau_s << tau_m shifts both boundaries by
+    # sigma alpha/2 sqrt(tau_s/tau_m), alpha = sqrt(2) |zeta(1/2)|.
+    K, J, nu, tau_s = 4000.0, 0.05, 5.0, 1.0
+    net = _isolated(2000, K_ext=K, J_ext=J, nu_ext=nu, synapses="shift", tau_s=tau_s)
+    mu = 20.0 * 1e-3 * K * J * nu
+    sigma = math.sqrt(20.0 * 1e-3 * K * J * J * nu)
+    shift = sigma * math.sqrt(2.0) * 1.4603545088095868 / 2 * math.sqrt(tau_s / 20.0)
+    expected = _siegert(mu, sigma, v_th=20.0 + shift, v_reset=10.0 + shift)
+    res = spiking.simulate(net, 2000.0, key=jax.random.key(2), dt=0.05, transient=100.0)
+    assert float(res.rates[0]) == pytest.approx(expected, rel=0.05)
+
+
+def test_brunel_model_a_asynchronous_irregular_state():
+    # Brunel (2000) model A, g = 5, eta = 2, N = 12,500: mean field 37.95 Hz; NEST and Brian2
+    # simulations of the same network give ~37.3 Hz and CV ~0.42 (PEERS.md; benchmarks/).
+    cmp = spiking.compare(mfjax.brunel_a(g=5.0, eta=2.0), 1000.0, key=jax.random.key(7), transient=100.0)
+    assert cmp.theory_rates == pytest.approx([37.95, 37.95], abs=0.01)
+    assert np.all(np.abs(cmp.rate_error) < 0.03)
+    assert np.all((cmp.simulated_cv > 0.38) & (cmp.simulated_cv < 0.47))
+    sim = cmp.simulation
+    assert np.all(np.asarray(sim.synchrony) < 0.3)  # asynchronous
+    assert np.all(np.abs(np.asarray(sim.correlation)) < 0.05)
+    assert "E" in cmp.table()
+
+
+def test_coba_benchmark_rates_lie_within_the_peers_spread():
+    # Brette et al. (2007) benchmark 1; Brian2 21.1/21.6 Hz, NEST 21.1/20.7 Hz, BrainPy 19.4/19.9 Hz
+    # measured side by side (benchmarks/results/spiking.json; PEERS.md: 19-22 Hz).
+    res = spiking.simulate(spiking.coba(), 1000.0, key=jax.random.key(5), connectivity="fixed_probability")
+    rates = np.asarray(res.rates)
+    assert np.all((rates > 18.5) & (rates < 23.0)), rates
+
+
+def test_trials_and_parameters_batch_in_one_program():
+    net = mfjax.brunel_a(g=5.0, eta=2.0, N_E=800, epsilon=0.1)  # C_E = 80, C_I = 20
+    keys = jax.random.split(jax.random.key(11), 3)
+    conn = spiking.build_connectivity(jax.random.key(1), (800, 200), net.K)
+    batch = spiking.simulate(net, 100.0, key=keys, connectivity=conn)  # trials share the graph
+    assert batch.rates.shape == (3, 2)
+    single = spiking.simulate(net, 100.0, key=keys[1], connectivity=conn)
+    np.testing.assert_allclose(batch.rates[1], single.rates, rtol=1e-12)
+    gs = jnp.array([4.0, 6.0])
+    nets = jax.vmap(lambda g: mfjax.brunel_a(g=g, eta=2.0, N_E=800, epsilon=0.1))(gs)
+    sweep = spiking.simulate(nets, 100.0, key=keys[:2], connectivity=conn)
+    for i, g in enumerate([4.0, 6.0]):
+        one = spiking.simulate(mfjax.brunel_a(g=g, eta=2.0, N_E=800, epsilon=0.1), 100.0, key=keys[i], connectivity=conn)
+        np.testing.assert_allclose(sweep.rates[i], one.rates, rtol=1e-12)
+    assert float(sweep.rates[0, 0]) > float(sweep.rates[1, 0])  # more inhibition, lower rate
+    redrawn = spiking.simulate(net, 100.0, key=keys, redraw_connectivity=True)
+    assert redrawn.rates.shape == (3, 2)
+
+
+def test_bursts_are_never_dropped():
+    # all neurons start just below threshold and fire together in the first steps: far more
+    # spikes than one extraction chunk; every one must be delivered (total input conserved).
+    neuron = LIF(tau_m=20.0, tau_ref=2.0, v_th=20.0, v_reset=19.999)
+    net = Network(neuron, K=np.array([[50.0]]), J=np.array([[0.01]]), K_ext=100.0, J_ext=0.5, nu_ext=100.0, N=np.array([400]), delay=0.1)
+    res = spiking.simulate(net, 20.0, key=jax.random.key(0), rate_hint=1.0, sample_size=400)
+    raster = np.asarray(res.raster)
+    assert raster[:2].sum() > 100  # a burst far above the 16-spike chunk
+    assert float(res.rates[0]) > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(duration=-1.0), "duration"),
+        (dict(dt=0.2), "divide delay"),
+        (dict(dt=0.0), "dt"),
+        (dict(connectivity="random"), "connectivity"),
+        (dict(transient=2000.0), "transient"),
+        (dict(rng="mt"), "rng"),
+        (dict(sample_size=-2), "sample_size"),
+    ],
+)
+def test_bad_input_is_refused_before_compiling(kwargs, match):
+    args = dict(duration=10.0, key=jax.random.key(0))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        spiking.simulate(mfjax.brunel_a(N_E=400), args.pop("duration"), **args)
+
+
+def test_bad_network_and_key_are_refused():
+    with pytest.raises(ValueError, match="key"):
+        spiking.simulate(mfjax.brunel_a(N_E=400), 10.0, key=0)
+    net = mfjax.brunel_a(N_E=400).replace(N=jnp.array([400.5, 100.0]))
+    with pytest.raises(ValueError, match="network.N"):
+        spiking.simulate(net, 10.0, key=jax.random.key(0))
+    conn = spiking.build_connectivity(jax.random.key(0), (400, 100), mfjax.brunel_a(N_E=400).K)
+    with pytest.raises(ValueError, match="do not match"):
+        spiking.simulate(mfjax.brunel_a(N_E=800), 10.0, key=jax.random.key(0), connectivity=conn)
+    with pytest.raises(ValueError, match="conductance"):
+        mfjax.solve_rates(spiking.coba())
