@@ -104,8 +104,6 @@ def run_brian2(task):
     run_s = float(b2.device._last_run_time)
     total_s = time.perf_counter() - t_start
     rates, cv = summarize(np.asarray(monitor.t / ms), np.asarray(monitor.i), n_e, n, task["duration"])
-    b2.device.reinit()
-    b2.device.activate()
     return dict(run_s=run_s, total_s=total_s, rates=rates, cv=cv, peak_gib=peak_gib())
 
 

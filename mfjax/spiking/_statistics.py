@@ -39,13 +39,12 @@ class Accumulators(NamedTuple):
     counts: jax.Array  # spikes after the transient, (N,)
     last: jax.Array  # step of the last spike, -1 if none, (N,)
     isi_sum: jax.Array  # sum of intervals (steps), (N,)
-    isi_sq: jax.Array  # sum of squared intervals (steps^2), (N,)
-    n_isi: jax.Array  # number of intervals, (N,)
+    isi_sq: jax.Array  # sum of squared intervals (steps^2), (N,); intervals: max(counts - 1, 0)
 
 
 def init_accumulators(n: int, dtype) -> Accumulators:
     z = jnp.zeros(n, jnp.int32)
-    return Accumulators(z, z - 1, jnp.zeros(n, dtype), jnp.zeros(n, dtype), z)
+    return Accumulators(z, z - 1, jnp.zeros(n, dtype), jnp.zeros(n, dtype))
 
 
 def accumulate(acc: Accumulators, spiked, t, transient_steps: int) -> Accumulators:
@@ -59,7 +58,6 @@ def accumulate(acc: Accumulators, spiked, t, transient_steps: int) -> Accumulato
         last=jnp.where(spiked, t, acc.last),
         isi_sum=acc.isi_sum + isi,
         isi_sq=acc.isi_sq + isi * isi,
-        n_isi=acc.n_isi + interval,
     )
 
 
@@ -134,7 +132,7 @@ def summarize(plan, acc: Accumulators, pop_counts, raster, v_trace, dtype):
     p = len(plan.sizes)
     seconds = (plan.steps - plan.transient_steps) * plan.dt * 1e-3
     neuron_rates = acc.counts.astype(dtype) / seconds
-    cv_n, cv_ok = isi_cv(acc.isi_sum, acc.isi_sq, acc.n_isi)
+    cv_n, cv_ok = isi_cv(acc.isi_sum, acc.isi_sq, jnp.maximum(acc.counts - 1, 0))
     rates, cv = [], []
     for a in range(p):
         rates.append(jnp.mean(neuron_rates[off[a] : off[a + 1]]))

@@ -113,10 +113,10 @@ def test_trials_and_parameters_batch_in_one_program():
     assert batch.rates.shape == (3, 2)
     single = spiking.simulate(net, 100.0, key=keys[1], connectivity=conn)
     np.testing.assert_allclose(batch.rates[1], single.rates, rtol=1e-12)
-    gs = jnp.array([4.0, 6.0])
+    gs = jnp.array([4.0, 6.0, 7.0])  # a batch size other than P: every array carries the axis
     nets = jax.vmap(lambda g: mfjax.brunel_a(g=g, eta=2.0, N_E=800, epsilon=0.1))(gs)
-    sweep = spiking.simulate(nets, 100.0, key=keys[:2], connectivity=conn)
-    for i, g in enumerate([4.0, 6.0]):
+    sweep = spiking.simulate(nets, 100.0, key=keys, connectivity=conn)
+    for i, g in enumerate([4.0, 6.0, 7.0]):
         one = spiking.simulate(mfjax.brunel_a(g=g, eta=2.0, N_E=800, epsilon=0.1), 100.0, key=keys[i], connectivity=conn)
         np.testing.assert_allclose(sweep.rates[i], one.rates, rtol=1e-12)
     assert float(sweep.rates[0, 0]) > float(sweep.rates[1, 0])  # more inhibition, lower rate
