@@ -165,3 +165,12 @@ def test_bad_network_and_key_are_refused():
         spiking.simulate(mfjax.brunel_a(N_E=800), 10.0, key=jax.random.key(0), connectivity=conn)
     with pytest.raises(ValueError, match="conductance"):
         mfjax.solve_rates(spiking.coba())
+
+
+def test_a_batch_that_cannot_fit_is_refused_before_compiling():
+    from mfjax.spiking._simulate import _check_memory
+
+    # 1000 trials x 10^5 steps x 200 recorded neurons = 20 GB of raster alone
+    with pytest.raises(MemoryError, match="sample_size"):
+        _check_memory(1000, 100_000, 200, 2, (10000, 2500), np.array([[1000, 250], [1000, 250]]), limit_bytes=8 * 2**30)
+    _check_memory(8, 10_000, 200, 2, (10000, 2500), np.array([[1000, 250], [1000, 250]]), limit_bytes=8 * 2**30)
