@@ -102,6 +102,7 @@ class _Plan:
 
     sizes: tuple
     groups: tuple  # (source population, delay steps, excitatory, block indices)
+    uniform: tuple  # per group: a target population whose J applies to all its targets, or -1
     ring: int
     chunks: tuple  # spikes propagated per loop iteration, per population
     emit_chunks: tuple  # spikes extracted per top_k, per population
@@ -116,6 +117,7 @@ class _Plan:
     window_steps: int
     segment_bins: int
     rng: str
+    shared_drive: bool  # every population has the same external Poisson mean
 
     @property
     def offsets(self):
@@ -159,27 +161,38 @@ def _propagators(plan: _Plan, net: Network):
     return c
 
 
-def _deliver(plan, tables, hist, counts, t, n_total, dtype):
-    """Spike counts arriving at step ``t``, one (N,) array per group of blocks that share a
-    source population, a delay and a channel.
+def _deliver(plan, tables, hist, counts, t, n_total, dtype, scalars):
+    """Synaptic input arriving at step ``t``.
 
-    For each of the ``n`` spikes of the group's source population ``delay`` steps ago (read
-    from the ring) the merged table row is read as one contiguous slice and its targets are
+    For each of the ``n`` spikes of a group's source population ``delay`` steps ago (read from
+    the ring) the merged table row is read as one contiguous slice and its targets are
     incremented: a loop over the spikes, so the work is the number of synapses of the neurons
-    that fired (XLA runs this ~5x faster on the CPU than gathering all rows at once).
+    that fired (XLA runs this ~5x faster on the CPU than gathering all rows at once).  Groups
+    whose weight is the same for every target (``scalars[g]`` not None) add that weight into
+    one shared array (fewer arrays to keep in cache); the others count spikes in their own
+    array, weighted per target afterwards.  Returns (shared array or None, per-group counts).
     """
-    out = []
+    shared = None
+    if any(w is not None for w in scalars):
+        shared = jnp.zeros(n_total + _SINKS, dtype)
+    counts_out = []
     for g, (b, delay, _, _) in enumerate(plan.groups):
         slot = (t - delay) % plan.ring
         row = jax.lax.dynamic_index_in_dim(hist[b], slot, keepdims=False)
+        value = 1.0 if scalars[g] is None else scalars[g]
 
-        def body(j, x, row=row, table=tables[g]):
+        def body(j, x, row=row, table=tables[g], value=value):
             targets = jax.lax.dynamic_index_in_dim(table, row[j], keepdims=False)
-            return x.at[targets].add(1.0, mode="promise_in_bounds")
+            return x.at[targets].add(value, mode="promise_in_bounds")
 
-        x = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, jnp.zeros(n_total + _SINKS, dtype))
-        out.append(x[:n_total])
-    return out
+        x0 = jnp.zeros(n_total + _SINKS, dtype) if scalars[g] is None else shared
+        x = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, x0)
+        if scalars[g] is None:
+            counts_out.append(x[:n_total])
+        else:
+            shared = x
+            counts_out.append(None)
+    return (None if shared is None else shared[:n_total]), counts_out
 
 
 def _emit(plan, spiked, hist, counts, t):
@@ -218,10 +231,11 @@ def _step(plan, tables, c, cdfs, key, carry, t):
     off = plan.offsets
     v, ref, syn, hist, counts, acc = carry
     dtype = v.dtype
-    spikes_in = _deliver(plan, tables, hist, counts, t, n_total, dtype)
-    arrivals = [0.0, 0.0]
+    shared, spikes_in = _deliver(plan, tables, hist, counts, t, n_total, dtype, c["scalar_weights"])
+    arrivals = [0.0 if shared is None else shared, 0.0]
     for (_, _, exc, _), w, x in zip(plan.groups, c["weights"], spikes_in):
-        arrivals[0 if exc else 1] = arrivals[0 if exc else 1] + w * x
+        if x is not None:
+            arrivals[0 if exc else 1] = arrivals[0 if exc else 1] + w * x
     if not isinstance(plan.synapse, Conductance):
         arrivals = [arrivals[0] + arrivals[1]]
     step_key = jax.random.fold_in(key, t)
@@ -229,12 +243,15 @@ def _step(plan, tables, c, cdfs, key, carry, t):
         u = hashed_uniform24(step_key, n_total, dtype)
     else:
         u = uniform24(step_key, (n_total,), dtype)
-    n_ext = jnp.concatenate(
-        [
-            poisson_from_uniform(u[off[a] : off[a + 1]], cdfs[a], plan.table_range[a][0])
-            for a in range(len(plan.sizes))
-        ]
-    ).astype(dtype)
+    if plan.shared_drive:  # one Poisson mean for every population: one table, no slicing
+        n_ext = poisson_from_uniform(u, cdfs[0], plan.table_range[0][0]).astype(dtype)
+    else:
+        n_ext = jnp.concatenate(
+            [
+                poisson_from_uniform(u[off[a] : off[a + 1]], cdfs[a], plan.table_range[a][0])
+                for a in range(len(plan.sizes))
+            ]
+        ).astype(dtype)
     ext = c["j_ext"] * n_ext
     refractory = ref > 0
     if plan.synapse == "delta":
@@ -297,6 +314,7 @@ def _run(plan: _Plan, tables: tuple, net: Network, key):
         c["weights"] = [_per_neuron(plan, jnp.abs(net.J[:, b])) / c["g_leak"] for b, _, _, _ in plan.groups]
     else:
         c["weights"] = [_per_neuron(plan, net.J[:, b]) for b, _, _, _ in plan.groups]
+    c["scalar_weights"] = [None if a < 0 else net.J[a, g[0]] for a, g in zip(plan.uniform, plan.groups)]
     lam = net.K_ext * net.nu_ext * plan.dt * 1e-3
     cdfs = [poisson_cdf_table(lam[a], lo, hi).astype(dtype) for a, (lo, hi) in enumerate(plan.table_range)]
     k_init, k_run = jax.random.split(key)
@@ -554,6 +572,14 @@ def simulate(
             groups.setdefault((b, d, excitatory), []).append(len(blocks))
             blocks.append((a, b))
     groups = tuple((b, d, e, tuple(m)) for (b, d, e), m in groups.items())
+    # current-based groups whose weight is the same for every target population (and batch
+    # member) add that weight directly
+    uniform = []
+    for b, _, _, members in groups:
+        targets = [blocks[i][0] for i in members]
+        column = J[:, targets, b]
+        same = not isinstance(synapse, Conductance) and bool(np.all(column == column[:, :1]))
+        uniform.append(targets[0] if same else -1)
     ring = max([d for _, d, _, _ in groups], default=0) + 1
 
     # spikes are extracted ~2x and propagated ~0.5x the typical count per step at a time
@@ -564,6 +590,7 @@ def simulate(
     lam = (_concrete("network.K_ext", network.K_ext) * _concrete("network.nu_ext", network.nu_ext)
            * dt * 1e-3).reshape((-1, p))
     table_range = tuple(poisson_table_bounds(float(lam[:, a].min()), float(lam[:, a].max())) for a in range(p))
+    shared_drive = bool(np.all(lam == lam[:, :1]))
 
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     sample = tuple(int(i) for a in range(p) for i in range(offsets[a], offsets[a] + min(sample_size, sizes[a])))
@@ -605,10 +632,10 @@ def simulate(
         raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES} or a Connectivity, got {connectivity!r}")
 
     plan = _Plan(
-        sizes=sizes, groups=groups, ring=ring, chunks=chunks, emit_chunks=emit_chunks, steps=steps, dt=dt,
+        sizes=sizes, groups=groups, uniform=tuple(uniform), ring=ring, chunks=chunks, emit_chunks=emit_chunks, steps=steps, dt=dt,
         synapse=synapse, table_range=table_range, sample=sample, record_v=rec_v,
         transient_steps=transient_steps, bin_steps=bin_steps, window_steps=window_steps,
-        segment_bins=segment_bins, rng=rng,
+        segment_bins=segment_bins, rng=rng, shared_drive=shared_drive,
     )
     fn = _compiled(plan, net_axes, key_axis, conn_axis)
     args, axes = (_group_tables(plan, conn), network, key), (conn_axis, net_axes, key_axis)
