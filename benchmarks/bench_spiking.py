@@ -93,8 +93,21 @@ def main():
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--reuse-peers", action="store_true", help="keep peer results of the last JSON")
+    ap.add_argument("--merge-log", help="results printed by an earlier run: keep them, redo failed tasks")
     args = ap.parse_args()
+    out_path = HERE / "results" / "spiking.json"
     sizes = [12500] if args.quick else [12500, 50000]
+    if args.merge_log:
+        results = []
+        for line in Path(args.merge_log).read_text().splitlines():
+            if line.startswith('{"tool"'):
+                r = json.loads(line)
+                if "error" in r and r["tool"] == "mfjax":
+                    task = {k: v for k, v in r.items() if k != "error"}
+                    r = in_subprocess(sys.executable, [str(HERE / "bench_spiking.py"), "--task"], task)
+                    print(json.dumps(r), flush=True)
+                results.append(r)
+        return finish(results, sizes, out_path)
     mf_tasks = [dict(tool="mfjax", model="brunel", N=n, duration=1000.0) for n in sizes]
     mf_tasks += [dict(tool="mfjax", model="coba", N=4000, duration=1000.0),
                  dict(tool="mfjax", model="brunel", N=12500, duration=1000.0, batch=8, repeat=1)]
@@ -102,7 +115,6 @@ def main():
     for task in mf_tasks:
         results.append(in_subprocess(sys.executable, [str(HERE / "bench_spiking.py"), "--task"], task))
         print(json.dumps(results[-1]), flush=True)
-    out_path = HERE / "results" / "spiking.json"
     peer_results = []
     if args.reuse_peers and out_path.exists():
         peer_results = [r for r in json.loads(out_path.read_text())["runs"] if r["tool"] != "mfjax"]
@@ -120,6 +132,11 @@ def main():
                     peer_results.append(in_subprocess(py, [str(HERE / "spiking_peers.py")], task))
                     print(json.dumps(peer_results[-1]), flush=True)
     results += peer_results
+    finish(results, sizes, out_path)
+
+
+def finish(results, sizes, out_path):
+    """Ratios against the fastest peer per network; writes the JSON."""
     summary = {}
     for model, n in [("brunel", s) for s in sizes] + [("coba", 4000)]:
         mine = next(r for r in results if r["tool"] == "mfjax" and r["model"] == model and r["N"] == n and not r.get("batch"))

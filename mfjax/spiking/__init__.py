@@ -9,12 +9,15 @@ from ..populations import Conductance
 from ._compare import Comparison, compare
 from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity
 from ._presets import brunel_a, coba
-from ._simulate import SimulationResult, simulate
+from ._chunks import run_chunks
+from ._simulate import SimulationResult, SimulationState, simulate
 from ._statistics import count_correlation, fano_factor, isi_cv, power_spectrum, synchrony_chi
 
 __all__ = [
     "simulate",
     "SimulationResult",
+    "SimulationState",
+    "run_chunks",
     "Connectivity",
     "build_connectivity",
     "CONNECTIVITY_RULES",

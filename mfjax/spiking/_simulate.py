@@ -51,6 +51,37 @@ from ._drive import hashed_uniform24, poisson_cdf_table, poisson_from_uniform, p
 __all__ = ["simulate", "SimulationResult"]
 
 
+class SimulationState(eqx.Module):
+    """Everything needed to continue a simulation where it stopped (leading batch axis when
+    batched): membrane potentials, refractory counters, synaptic state, the ring of recent
+    spikes and the absolute step.  Continue with ``simulate(..., state=res.state)`` and the same
+    key: the continuation is identical to an uninterrupted run."""
+
+    v: jax.Array
+    ref: jax.Array
+    syn: tuple
+    hist: tuple
+    counts: tuple
+    step: jax.Array
+
+    def arrays(self) -> dict:
+        """Named numpy arrays (for ``numpy.savez``; no pickling)."""
+        out = {"v": self.v, "ref": self.ref, "step": self.step}
+        for name in ("syn", "hist", "counts"):
+            for i, x in enumerate(getattr(self, name)):
+                out[f"{name}_{i}"] = x
+        return {k: np.asarray(x) for k, x in out.items()}
+
+    @classmethod
+    def from_arrays(cls, arrays) -> "SimulationState":
+        def group(name):
+            keys = sorted((k for k in arrays if k.startswith(name + "_")), key=lambda k: int(k.split("_")[1]))
+            return tuple(jnp.asarray(arrays[k]) for k in keys)
+
+        return cls(jnp.asarray(arrays["v"]), jnp.asarray(arrays["ref"]), group("syn"), group("hist"),
+                   group("counts"), jnp.asarray(arrays["step"]))
+
+
 class SimulationResult(eqx.Module):
     """Measured statistics of a spiking simulation (leading batch axis when batched).
 
@@ -67,6 +98,7 @@ class SimulationResult(eqx.Module):
         raster: spikes of the sampled neurons per step (bool), shape (..., steps, n_sample).
         sample: global indices of the sampled neurons, shape (n_sample,).
         v: membrane traces (mV) of ``record_v`` neurons, shape (..., steps, n_v).
+        state: :class:`SimulationState` at the end (pass it as ``state=`` to continue).
         dt, duration, transient: ms (static).
     """
 
@@ -82,6 +114,7 @@ class SimulationResult(eqx.Module):
     raster: jax.Array
     sample: jax.Array
     v: jax.Array
+    state: SimulationState
     dt: float = eqx.field(static=True)
     duration: float = eqx.field(static=True)
     transient: float = eqx.field(static=True)
@@ -305,8 +338,9 @@ def _group_tables(plan: _Plan, conn: Connectivity) -> tuple:
     return tuple(out)
 
 
-def _run(plan: _Plan, tables: tuple, net: Network, key):
-    """The whole simulation of one network and one trial (mapped over a batch by :func:`simulate`)."""
+def _run(plan: _Plan, tables: tuple, net: Network, key, state=None):
+    """The whole simulation of one network and one trial (mapped over a batch by :func:`simulate`),
+    from a fresh start or from ``state``."""
     n_total = sum(plan.sizes)
     dtype = jnp.result_type(net.J.dtype, float)
     c = _propagators(plan, net)
@@ -327,12 +361,16 @@ def _run(plan: _Plan, tables: tuple, net: Network, key):
         jnp.full((plan.ring, (n // s + 2) * s), n, jnp.int32) for s, n in zip(plan.emit_chunks, plan.sizes)
     )
     counts0 = tuple(jnp.zeros(plan.ring, jnp.int32) for _ in plan.sizes)
+    t0 = jnp.zeros((), jnp.int32)
+    if state is not None:
+        v0, ref0, syn0, hist0, counts0, t0 = state.v, state.ref, state.syn, state.hist, state.counts, state.step
     acc0 = stats.init_accumulators(n_total, dtype)
     step = partial(_step, plan, tables, c, cdfs, k_run)
-    (_, _, _, _, _, acc), (pop_counts, raster, v_trace) = jax.lax.scan(
-        step, (v0, ref0, syn0, hist0, counts0, acc0), jnp.arange(plan.steps, dtype=jnp.int32)
+    (v, ref, syn, hist, counts, acc), (pop_counts, raster, v_trace) = jax.lax.scan(
+        step, (v0, ref0, syn0, hist0, counts0, acc0), t0 + jnp.arange(plan.steps, dtype=jnp.int32)
     )
-    return stats.summarize(plan, acc, pop_counts, raster, v_trace, dtype)
+    final = SimulationState(v, ref, syn, hist, counts, t0 + plan.steps)
+    return stats.summarize(plan, acc, pop_counts, raster, v_trace, dtype, final)
 
 
 @lru_cache(maxsize=32)
@@ -345,8 +383,8 @@ def _compiled(plan: _Plan, net_axes, key_axis, conn_axis):
     if net_axes is None and key_axis is None and conn_axis is None:
         return jax.jit(fn)
 
-    def batched(conn, net, key):
-        args, axes = (conn, net, key), (conn_axis, net_axes, key_axis)
+    def batched(conn, net, key, state=None):
+        args, axes = (conn, net, key, state), (conn_axis, net_axes, key_axis, key_axis)
         leaves, treedef = jax.tree_util.tree_flatten(args)
         axis_leaves = treedef.flatten_up_to(_broadcast_axes(axes, args))
         mapped = [x for x, a in zip(leaves, axis_leaves) if a is not None]
@@ -464,6 +502,7 @@ def simulate(
     segment: float = 256.0,
     rng: str = "hash",
     workers: int | None = None,
+    state: SimulationState | None = None,
 ) -> SimulationResult:
     """Simulate the spiking network that ``network`` describes for ``duration`` ms.
 
@@ -496,6 +535,10 @@ def simulate(
         record_v: number of neurons per population whose membrane potential is recorded.
         rng: uniforms of the Poisson drive: ``"hash"`` (counter-based, default, fast) or
             ``"threefry"`` (``jax.random.bits`` for every neuron and step); see :mod:`._drive`.
+        state: continue from ``result.state`` of an earlier call on the same network with the
+            same ``key`` (so the same connectivity is drawn, or pass the same ``connectivity``);
+            ``transient`` must then be 0.  Chunks continued this way reproduce an uninterrupted
+            run exactly; statistics cover the current chunk only.
         workers: a batch is split into this many equal slices that run concurrently (default:
             the CPU cores available, a divisor of the batch; 1 on a GPU).  Results do not
             depend on it.
@@ -637,8 +680,17 @@ def simulate(
         transient_steps=transient_steps, bin_steps=bin_steps, window_steps=window_steps,
         segment_bins=segment_bins, rng=rng, shared_drive=shared_drive,
     )
+    if state is not None:
+        if not isinstance(state, SimulationState):
+            raise TypeError(f"state must be a SimulationState (result.state), got {type(state).__name__}")
+        if transient:
+            raise ValueError("transient must be 0 when continuing from a state")
+        expected = (sum(sizes),) if batch is None else (batch, sum(sizes))
+        if tuple(np.shape(state.v)) != expected:
+            raise ValueError(f"state.v has shape {np.shape(state.v)}; this network and key need {expected}")
     fn = _compiled(plan, net_axes, key_axis, conn_axis)
-    args, axes = (_group_tables(plan, conn), network, key), (conn_axis, net_axes, key_axis)
+    args = (_group_tables(plan, conn), network, key, state)
+    axes = (conn_axis, net_axes, key_axis, key_axis)
     parts = _worker_count(workers, batch)
     if parts == 1:
         return fn(*args)

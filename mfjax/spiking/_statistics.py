@@ -124,7 +124,7 @@ def _windows(x, steps: int):
     return jnp.sum(x[: n * steps].reshape((n, steps) + x.shape[1:]), axis=1)
 
 
-def summarize(plan, acc: Accumulators, pop_counts, raster, v_trace, dtype):
+def summarize(plan, acc: Accumulators, pop_counts, raster, v_trace, dtype, state):
     """The :class:`SimulationResult` of one run from its accumulators and records."""
     from ._simulate import SimulationResult
 
@@ -173,6 +173,7 @@ def summarize(plan, acc: Accumulators, pop_counts, raster, v_trace, dtype):
         raster=raster,
         sample=jnp.asarray(sample, jnp.int32),
         v=v_trace,
+        state=state,
         dt=plan.dt,
         duration=plan.steps * plan.dt,
         transient=plan.transient_steps * plan.dt,

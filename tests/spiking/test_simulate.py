@@ -174,3 +174,25 @@ def test_a_batch_that_cannot_fit_is_refused_before_compiling():
     with pytest.raises(MemoryError, match="sample_size"):
         _check_memory(1000, 100_000, 200, 2, (10000, 2500), np.array([[1000, 250], [1000, 250]]), limit_bytes=8 * 2**30)
     _check_memory(8, 10_000, 200, 2, (10000, 2500), np.array([[1000, 250], [1000, 250]]), limit_bytes=8 * 2**30)
+
+
+def test_continuing_from_a_state_reproduces_an_uninterrupted_run(tmp_path):
+    net = mfjax.brunel_a(g=5.0, eta=2.0, N_E=800, epsilon=0.1)
+    key = jax.random.key(4)
+    whole = spiking.simulate(net, 60.0, key=key, sample_size=200)
+    first = spiking.simulate(net, 30.0, key=key, sample_size=200)
+    second = spiking.simulate(net, 30.0, key=key, sample_size=200, state=first.state)
+    np.testing.assert_array_equal(np.concatenate([first.raster, second.raster]), whole.raster)
+    np.testing.assert_array_equal(second.state.v, whole.state.v)
+    with pytest.raises(ValueError, match="transient"):
+        spiking.simulate(net, 30.0, key=key, state=first.state, transient=5.0)
+    # chunks on disk: an interrupted run (last two chunks lost) resumes and gives the same result
+    out = spiking.run_chunks(net, 60.0, key=key, chunk=15.0, path=tmp_path, sample_size=200)
+    assert out["chunks_computed"] == 4
+    np.testing.assert_allclose(out["rates"], np.asarray(whole.rates), rtol=1e-12)
+    for name in ("chunk_00002.npz", "chunk_00003.npz"):
+        (tmp_path / name).unlink()
+    again = spiking.run_chunks(net, 60.0, key=key, chunk=15.0, path=tmp_path, sample_size=200)
+    assert again["chunks_computed"] == 2
+    np.testing.assert_array_equal(again["population_rate"], out["population_rate"])
+    assert not list(tmp_path.glob("*.tmp*"))
