@@ -113,6 +113,8 @@ def test_trials_and_parameters_batch_in_one_program():
     assert batch.rates.shape == (3, 2)
     single = spiking.simulate(net, 100.0, key=keys[1], connectivity=conn)
     np.testing.assert_allclose(batch.rates[1], single.rates, rtol=1e-12)
+    vectorized = spiking.simulate(net, 100.0, key=keys, connectivity=conn, batch_mode="vmap")  # GPU default
+    np.testing.assert_array_equal(vectorized.raster, batch.raster)
     gs = jnp.array([4.0, 6.0, 7.0])  # a batch size other than P: every array carries the axis
     nets = jax.vmap(lambda g: mfjax.brunel_a(g=g, eta=2.0, N_E=800, epsilon=0.1))(gs)
     sweep = spiking.simulate(nets, 100.0, key=keys, connectivity=conn)
