@@ -3,7 +3,7 @@
 Units everywhere: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
 """
 
-from . import dmft, fit, ising, memory, neurons, populations, solvers, sweep
+from . import dmft, fit, ising, memory, neurons, populations, solvers, spiking, sweep
 from .neurons import LIF, lif_cv, lif_rate, membrane_density
 from .populations import Network, brunel_a, microcircuit, solve_rates
 
@@ -18,6 +18,7 @@ __all__ = [
     "ising",
     "dmft",
     "memory",
+    "spiking",
     "LIF",
     "lif_rate",
     "lif_cv",
