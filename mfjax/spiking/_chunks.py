@@ -18,7 +18,8 @@ import jax
 import numpy as np
 
 from ..populations import Network
-from ._simulate import SimulationState, simulate
+from ._connectivity import CONNECTIVITY_RULES, build_connectivity
+from ._simulate import SimulationState, connectivity_key, simulate
 
 __all__ = ["run_chunks"]
 
@@ -59,6 +60,10 @@ def run_chunks(network: Network, duration: float, *, key, chunk: float, path, tr
     if done:
         with np.load(files[done - 1], allow_pickle=False) as f:
             state = SimulationState.from_arrays({k[6:]: f[k] for k in f.files if k.startswith("state_")})
+    rule = kwargs.get("connectivity", "fixed_indegree")
+    if done < n_chunks and isinstance(rule, str) and rule in CONNECTIVITY_RULES:  # draw the graph once, as simulate would
+        sizes = tuple(int(n) for n in np.asarray(network.N).reshape(-1))
+        kwargs["connectivity"] = build_connectivity(connectivity_key(key), sizes, network.K, rule)
     computed = 0
     for i in range(done, n_chunks):
         res = simulate(network, chunk, key=key, state=state, transient=transient if i == 0 else 0.0, **kwargs)

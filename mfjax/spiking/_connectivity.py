@@ -51,10 +51,6 @@ class Connectivity(eqx.Module):
     blocks: tuple = eqx.field(static=True)
     sizes: tuple = eqx.field(static=True)
 
-    @property
-    def offsets(self) -> tuple:
-        return tuple(int(x) for x in np.concatenate([[0], np.cumsum(self.sizes)]))
-
     def in_degrees(self) -> np.ndarray:
         """Number of synapses onto every neuron from every source population, shape (N, P)."""
         n, p = sum(self.sizes), len(self.sizes)

@@ -137,7 +137,6 @@ class _Plan:
     groups: tuple  # (source population, delay steps, excitatory, block indices)
     uniform: tuple  # per group: a target population whose J applies to all its targets, or -1
     ring: int
-    chunks: tuple  # spikes propagated per loop iteration, per population
     emit_chunks: tuple  # spikes extracted per top_k, per population
     steps: int
     dt: float
@@ -538,7 +537,7 @@ def simulate(
             ``"fixed_total_number"`` or a prebuilt :class:`Connectivity`.
         transient: initial time (ms) left out of every statistic.
         rate_hint: typical population rate (Hz); sizes the chunks in which each step's spikes
-            are extracted and propagated (speed only: every spike is always delivered).
+            are extracted (speed only: every spike is always delivered).
         bin_size: population-rate histogram bin (ms); count_window: window of the Fano factor
             and count correlations (ms); segment: spectrum segment length (ms).
         sample_size: neurons per population whose spikes are recorded (raster, Fano, correlations).
@@ -639,10 +638,9 @@ def simulate(
         uniform.append(targets[0] if same else -1)
     ring = max([d for _, d, _, _ in groups], default=0) + 1
 
-    # spikes are extracted ~2x and propagated ~0.5x the typical count per step at a time
+    # each top_k extracts about twice the typical number of spikes per step
     typical = [n * rate_hint * dt * 1e-3 for n in sizes]
     emit_chunks = tuple(int(min(n, max(16, math.ceil(2 * e)))) for n, e in zip(sizes, typical))
-    chunks = tuple(int(min(n, max(8, math.ceil(e / 2)))) for n, e in zip(sizes, typical))
 
     lam = (_concrete("network.K_ext", network.K_ext) * _concrete("network.nu_ext", network.nu_ext)
            * dt * 1e-3).reshape((-1, p))
@@ -670,7 +668,7 @@ def simulate(
         key_axis = 0
     _check_memory(batch or 1, steps, len(sample), len(rec_v), sizes, K)
 
-    k_conn = jax.random.fold_in(key if key.ndim == 0 else key[0], 0x5EED)
+    k_conn = connectivity_key(key if key.ndim == 0 else key[0])
     if isinstance(connectivity, Connectivity):
         if connectivity.sizes != sizes:
             raise ValueError(f"connectivity sizes {connectivity.sizes} do not match network.N {sizes}")
@@ -689,7 +687,7 @@ def simulate(
         raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES} or a Connectivity, got {connectivity!r}")
 
     plan = _Plan(
-        sizes=sizes, groups=groups, uniform=tuple(uniform), ring=ring, chunks=chunks, emit_chunks=emit_chunks, steps=steps, dt=dt,
+        sizes=sizes, groups=groups, uniform=tuple(uniform), ring=ring, emit_chunks=emit_chunks, steps=steps, dt=dt,
         synapse=synapse, table_range=table_range, sample=sample, record_v=rec_v,
         transient_steps=transient_steps, bin_steps=bin_steps, window_steps=window_steps,
         segment_bins=segment_bins, rng=rng, shared_drive=shared_drive,
@@ -740,6 +738,11 @@ def _batch_slice(args, axes, sl):
     leaves, treedef = jax.tree_util.tree_flatten(args)
     axis_leaves = treedef.flatten_up_to(_broadcast_axes(axes, args))
     return jax.tree_util.tree_unflatten(treedef, [x[sl] if a is not None else x for x, a in zip(leaves, axis_leaves)])
+
+
+def connectivity_key(key):
+    """The key from which :func:`simulate` draws the connectivity for a run keyed ``key``."""
+    return jax.random.fold_in(key, 0x5EED)
 
 
 def _stack_connectivity(conns):
