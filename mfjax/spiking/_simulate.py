@@ -229,7 +229,7 @@ def _deliver(plan, tables, hist, counts, t, n_total, dtype, scalars):
 
 def _emit(plan, spiked, hist, counts, t):
     """Store the indices of this step's spikes of every population in the ring (all of them:
-    ``top_k`` takes the first ``chunks``, a loop takes further chunks in bursts)."""
+    ``top_k`` takes the first ``plan.emit_chunks[b]``, a loop takes further chunks in bursts)."""
     off = plan.offsets
     slot = t % plan.ring
     new_hist, new_counts = [], []
