@@ -58,8 +58,12 @@ def poisson_cdf_table(lam, k_lo: int, k_hi: int):
 
 def uniform24(key, shape, dtype):
     """Uniform numbers on ``[0, 1)`` with 24 random bits (exact in float32)."""
-    bits = jax.random.bits(key, shape, jnp.uint32) >> 8
-    return bits.astype(dtype) * (1.0 / 16777216.0)
+    return _to_unit_interval(jax.random.bits(key, shape, jnp.uint32), dtype)
+
+
+def _to_unit_interval(bits, dtype):
+    """The top 24 of 32 random bits as a number on ``[0, 1)`` (exact in float32)."""
+    return (bits >> 8).astype(dtype) * (1.0 / 16777216.0)
 
 
 def _triple32(x):
@@ -77,8 +81,7 @@ def hashed_uniform24(key, n: int, dtype):
     """``n`` uniforms on ``[0, 1)`` (24 bits) from two threefry words and the counter ``i``."""
     k = jax.random.bits(key, (2,), jnp.uint32)
     i = jnp.arange(n, dtype=jnp.uint32)
-    bits = _triple32(_triple32(i + k[0]) ^ k[1]) >> 8
-    return bits.astype(dtype) * (1.0 / 16777216.0)
+    return _to_unit_interval(_triple32(_triple32(i + k[0]) ^ k[1]), dtype)
 
 
 def poisson_from_uniform(u, cdf, k_lo: int):

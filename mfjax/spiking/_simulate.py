@@ -430,6 +430,8 @@ def _steps(name, value, dt, *, minimum=0):
 
 
 _STRUCTURAL = ("N", "K", "delay")
+#: rank of each Network array without a batch axis
+_RANK = {"N": 1, "K": 2, "K_ext": 1, "J": 2, "J_ext": 1, "nu_ext": 1, "I_ext": 1, "delay": 2}
 
 
 def _unbatch_structure(net: Network):
@@ -437,11 +439,10 @@ def _unbatch_structure(net: Network):
     structural ones (``N``, ``K``, ``delay``); those must agree across the batch and are
     reduced to one copy (an error names the field that varies).  Returns the network and
     whether it was built that way (``N`` had a batch axis)."""
-    rank = {"N": 1, "K": 2, "delay": 2}
     fixed = {}
-    for field, r in rank.items():
+    for field in _STRUCTURAL:
         x = getattr(net, field)
-        if jnp.ndim(x) == r + 1:
+        if jnp.ndim(x) == _RANK[field] + 1:
             x = _concrete(f"network.{field}", x)
             if np.any(x != x[:1]):
                 raise ValueError(f"network.{field} cannot vary across a batch (it fixes array shapes)")
@@ -460,7 +461,6 @@ def _network_axes(net: Network, vmapped: bool = False):
     ``jax.vmap`` (``vmapped``) has the batch axis on every non-structural array.
     """
     p = net.num_populations
-    rank = {"N": 1, "K": 2, "K_ext": 1, "J": 2, "J_ext": 1, "nu_ext": 1, "I_ext": 1, "delay": 2}
     leaves, treedef = jax.tree_util.tree_flatten_with_path(net)
     sizes, axes = set(), []
     for path, leaf in leaves:
@@ -472,9 +472,9 @@ def _network_axes(net: Network, vmapped: bool = False):
         elif name.startswith("neuron."):
             batched = len(shape) == 2
         else:
-            batched = len(shape) == rank[field] + 1
-        if not name.startswith("neuron.") and len(shape) not in (rank[field], rank[field] + 1):
-            raise ValueError(f"network.{field} has shape {shape}; expected {(p,) * rank[field]}")
+            batched = len(shape) == _RANK[field] + 1
+        if not name.startswith("neuron.") and len(shape) not in (_RANK[field], _RANK[field] + 1):
+            raise ValueError(f"network.{field} has shape {shape}; expected {(p,) * _RANK[field]}")
         if batched and field in _STRUCTURAL:
             raise ValueError(f"network.{field} cannot vary across a batch (it fixes array shapes)")
         if batched:
