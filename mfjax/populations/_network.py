@@ -76,6 +76,11 @@ class Network(eqx.Module):
         nu_ext: rate of each external Poisson source (Hz), shape (P,).
         I_ext: DC current (pA), shape (P,).
         delay: mean transmission delay (ms), shape (P, P) (used by the spiking simulator).
+        J_sd: standard deviation of the individual PSP amplitudes around ``J`` (mV), shape
+            (P, P); adds ``tau_m K J_sd^2 nu`` to the input variance (each synapse keeps its
+            drawn weight).
+        delay_sd: standard deviation of the individual delays around ``delay`` (ms), shape
+            (P, P) (spiking simulator; PD14's normally distributed delays).
         names: population labels (static).
         synapses: ``"delta"`` (white noise), ``"shift"`` or ``"taylor"`` (exponential synapses
             with ``neuron.tau_s``; colored-noise correction of the transfer function), or a
@@ -91,6 +96,8 @@ class Network(eqx.Module):
     nu_ext: jax.Array
     I_ext: jax.Array
     delay: jax.Array
+    J_sd: jax.Array
+    delay_sd: jax.Array
     names: tuple = eqx.field(static=True)
     synapses: str = eqx.field(static=True)
 
@@ -106,6 +113,8 @@ class Network(eqx.Module):
         N=None,
         I_ext=0.0,
         delay=1.5,
+        J_sd=0.0,
+        delay_sd=0.0,
         names=None,
         synapses="delta",
     ):
@@ -135,8 +144,11 @@ class Network(eqx.Module):
         self.nu_ext = _vector("nu_ext", nu_ext, p, nonnegative=True)
         self.I_ext = _vector("I_ext", I_ext, p)
         self.N = _vector("N", np.ones(p) if N is None else N, p, positive=True)
-        as_checked_array("delay", delay, nonnegative=True)
-        self.delay = jnp.broadcast_to(jnp.asarray(delay, dtype=jnp.result_type(float, delay)), (p, p))
+        for name, value in (("delay", delay), ("J_sd", J_sd), ("delay_sd", delay_sd)):
+            as_checked_array(name, value, nonnegative=True)
+            if jnp.shape(value) not in ((), (p,), (p, p)):
+                raise ValueError(f"{name} must have shape ({p}, {p}), got {jnp.shape(value)}")
+            setattr(self, name, jnp.broadcast_to(jnp.asarray(value, dtype=jnp.result_type(float, value)), (p, p)))
         names = tuple(f"P{i}" for i in range(p)) if names is None else tuple(names)
         if len(names) != p:
             raise ValueError(f"names must have {p} entries, got {len(names)}")

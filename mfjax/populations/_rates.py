@@ -3,11 +3,13 @@
 Diffusion approximation (Amit & Brunel 1997; Brunel 2000 eq. 4-5; NNMT conventions)::
 
     mu_a      = tau_m [ sum_b K_ab J_ab nu_b + K_ext,a J_ext,a nu_ext,a ] + tau_m I_ext,a / C_m
-    sigma_a^2 = tau_m [ sum_b K_ab J_ab^2 nu_b + K_ext,a J_ext,a^2 nu_ext,a ]
+    sigma_a^2 = tau_m [ sum_b K_ab (J_ab^2 + J_sd,ab^2) nu_b + K_ext,a J_ext,a^2 nu_ext,a ]
 
 (tau_m in s when rates are in Hz: the code multiplies by 1e-3), and the rates solve the
 self-consistency ``nu_a = phi_a(mu_a(nu), sigma_a(nu))`` with ``phi`` the LIF transfer function
-(:func:`mfjax.lif_rate`, with the network's synapse model).
+(:func:`mfjax.lif_rate`, with the network's synapse model).  ``J_sd`` (weights drawn per
+synapse with that standard deviation) adds the second moment ``E[w^2] = J^2 + J_sd^2`` of the
+weights to the variance; it is 0 in the presets, as in NNMT.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def mean_input(network: Network, rates) -> jax.Array:
 
 def input_std(network: Network, rates) -> jax.Array:
     """Input standard deviation sigma (mV) of each population, shape (P,)."""
-    var = (network.K * network.J**2) @ rates + network.K_ext * network.J_ext**2 * network.nu_ext
+    var = (network.K * (network.J**2 + network.J_sd**2)) @ rates + network.K_ext * network.J_ext**2 * network.nu_ext
     var = 1e-3 * network.neuron.tau_m * var
     pos = var > 0
     return jnp.where(pos, jnp.sqrt(jnp.where(pos, var, 1.0)), 0.0)

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Connectivity", "build_connectivity", "CONNECTIVITY_RULES"]
+__all__ = ["Connectivity", "build_connectivity", "draw_delays_and_weights", "CONNECTIVITY_RULES"]
 
 CONNECTIVITY_RULES = ("fixed_indegree", "fixed_probability", "fixed_total_number")
 
@@ -164,3 +164,46 @@ def build_connectivity(key, sizes, K, rule: str = "fixed_indegree") -> Connectiv
             tables.append(table)
             counts.append(num)
     return Connectivity(tuple(tables), jnp.asarray(counts), tuple(blocks), sizes)
+
+
+def _redrawn_normal(rng, shape, mean, sd, minimum):
+    """Normal(mean, sd) samples (float32), each redrawn until it is >= ``minimum`` (NEST's
+    ``redraw``; a truncated normal)."""
+    x = (mean + sd * rng.standard_normal(shape, dtype=np.float32)).astype(np.float32)
+    low = np.flatnonzero(x < minimum)
+    while low.size:
+        x.reshape(-1)[low] = mean + sd * rng.standard_normal(low.size, dtype=np.float32)
+        low = low[x.reshape(-1)[low] < minimum]
+    return x
+
+
+def draw_delays_and_weights(key, table, *, dummy, dt, delay, delay_sd, rel_sd):
+    """Per-synapse delays and weight factors of one block (numpy, at the Python edge).
+
+    As in the Potjans-Diesmann (2014) microcircuit (NEST's ``redraw``): each synapse's delay is
+    drawn from Normal(``delay``, ``delay_sd``) (ms), redrawn until it is at least ``dt``, and
+    rounded to the ``dt`` grid; its weight is ``J * m`` with ``m`` drawn from Normal(1, ``rel_sd``)
+    redrawn until ``m >= 0`` (a weight keeps the sign of ``J``).
+
+    Args:
+        key: JAX key (seeds numpy).
+        table: the block's out-degree table (dummy entries get delay 1 step and factor 0).
+        dt, delay, delay_sd: ms; rel_sd: relative weight spread ``J_sd / |J|``.
+
+    Returns:
+        (delay steps, int32 array shaped like ``table``; weight factors, float32 array, or None
+        when ``rel_sd`` is 0).
+    """
+    rng = _numpy_rng(key)
+    table = np.asarray(table)
+    pad = table == dummy
+    if delay_sd > 0:
+        steps = np.rint(_redrawn_normal(rng, table.shape, delay, delay_sd, dt) / dt).astype(np.int32)
+        steps[pad] = 1
+    else:
+        steps = np.full(table.shape, max(1, int(round(delay / dt))), np.int32)
+    factors = None
+    if rel_sd > 0:
+        factors = _redrawn_normal(rng, table.shape, 1.0, rel_sd, 0.0)
+        factors[pad] = 0.0
+    return steps, factors

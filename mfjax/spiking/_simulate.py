@@ -5,7 +5,10 @@ One time step of length ``dt`` (ms), for every neuron (NEST's ``iaf_psc_delta`` 
 
 1. spikes emitted ``d_ab = delay[a, b] / dt`` steps ago by population ``b`` are delivered to
    their targets in ``a`` (padded out-degree tables, scatter-add; only spiking neurons' rows are
-   read);
+   read).  Blocks with distributed delays or weights (``network.delay_sd``, ``network.J_sd``;
+   drawn per synapse by :func:`._connectivity.draw_delays_and_weights`) instead add each
+   spike's weights, one step after it was emitted, into a ring of future input indexed by
+   (arrival step, target);
 2. the external Poisson count ``n ~ Poisson(K_ext nu_ext dt)`` is drawn (:mod:`._drive`);
 3. the membrane is propagated over ``dt``:
 
@@ -45,7 +48,7 @@ import numpy as np
 from .._checks import as_checked_array, is_concrete
 from ..populations import Conductance, Network
 from . import _statistics as stats
-from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity
+from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights
 from ._drive import hashed_uniform24, poisson_cdf_table, poisson_from_uniform, poisson_table_bounds, uniform24
 
 __all__ = ["simulate", "SimulationResult"]
@@ -63,11 +66,12 @@ class SimulationState(eqx.Module):
     hist: tuple
     counts: tuple
     step: jax.Array
+    arrive: tuple = ()
 
     def arrays(self) -> dict:
         """Named numpy arrays (for ``numpy.savez``; no pickling)."""
         out = {"v": self.v, "ref": self.ref, "step": self.step}
-        for name in ("syn", "hist", "counts"):
+        for name in ("syn", "hist", "counts", "arrive"):
             for i, x in enumerate(getattr(self, name)):
                 out[f"{name}_{i}"] = x
         return {k: np.asarray(x) for k, x in out.items()}
@@ -79,7 +83,7 @@ class SimulationState(eqx.Module):
             return tuple(jnp.asarray(arrays[k]) for k in keys)
 
         return cls(jnp.asarray(arrays["v"]), jnp.asarray(arrays["ref"]), group("syn"), group("hist"),
-                   group("counts"), jnp.asarray(arrays["step"]))
+                   group("counts"), jnp.asarray(arrays["step"]), group("arrive"))
 
 
 class SimulationResult(eqx.Module):
@@ -150,6 +154,13 @@ class _Plan:
     segment_bins: int
     rng: str
     shared_drive: bool  # every population has the same external Poisson mean
+    spread: tuple = ()  # blocks with per-synapse delays/weights: (source, target, excitatory, factors)
+    spread_ring: int = 0  # future-input ring length (steps) of those blocks
+
+    @property
+    def channels(self) -> int:
+        """Input channels: excitatory and inhibitory conductances, or one summed current."""
+        return 2 if isinstance(self.synapse, Conductance) else 1
 
     @property
     def offsets(self):
@@ -227,6 +238,39 @@ def _deliver(plan, tables, hist, counts, t, n_total, dtype, scalars):
     return (None if shared is None else shared[:n_total]), counts_out
 
 
+def _deliver_spread(plan, tables, hist, counts, arrive, t, weights):
+    """Input arriving at step ``t`` through blocks with per-synapse delays and weights.
+
+    The spikes of step ``t - 1`` are added into ``arrive`` (per channel, a flat ring of
+    ``spread_ring`` rows of ``N + _SINKS`` future inputs): a table entry holds
+    ``delay_steps * row_length + target``, so one add of the spike's row offset (modulo the
+    ring) gives each synapse's address.  Then row ``t`` is read and cleared.
+    Returns (arriving input per channel, updated rings).
+    """
+    n_total = sum(plan.sizes)
+    width = n_total + _SINKS
+    size = plan.spread_ring * width
+    base = ((t - 1) % plan.spread_ring) * width
+    slot = (t - 1) % plan.ring
+    arrive = list(arrive)
+    for (b, _, exc, _), (index, factors), w in zip(plan.spread, tables, weights):
+        row = jax.lax.dynamic_index_in_dim(hist[b], slot, keepdims=False)
+
+        def body(j, x, row=row, index=index, factors=factors, w=w):
+            i = row[j]
+            addr = jax.lax.dynamic_index_in_dim(index, i, keepdims=False) + base
+            addr = jnp.where(addr >= size, addr - size, addr)
+            value = w if factors is None else w * jax.lax.dynamic_index_in_dim(factors, i, keepdims=False)
+            return x.at[addr].add(value, mode="promise_in_bounds")
+
+        ch = 0 if exc or plan.channels == 1 else 1
+        arrive[ch] = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, arrive[ch])
+    now = (t % plan.spread_ring) * width
+    inputs = [jax.lax.dynamic_slice_in_dim(x, now, n_total) for x in arrive]
+    arrive = [jax.lax.dynamic_update_slice_in_dim(x, jnp.zeros(n_total, x.dtype), now, 0) for x in arrive]
+    return inputs, tuple(arrive)
+
+
 def _emit(plan, spiked, hist, counts, t):
     """Store the indices of this step's spikes of every population in the ring (all of them:
     ``top_k`` takes the first ``plan.emit_chunks[b]``, a loop takes further chunks in bursts)."""
@@ -261,15 +305,19 @@ def _emit(plan, spiked, hist, counts, t):
 def _step(plan, tables, c, cdfs, key, carry, t):
     n_total = sum(plan.sizes)
     off = plan.offsets
-    v, ref, syn, hist, counts, acc = carry
+    v, ref, syn, hist, counts, arrive, acc = carry
     dtype = v.dtype
-    shared, spikes_in = _deliver(plan, tables, hist, counts, t, n_total, dtype, c["scalar_weights"])
+    main_tables, spread_tables = tables
+    shared, spikes_in = _deliver(plan, main_tables, hist, counts, t, n_total, dtype, c["scalar_weights"])
     arrivals = [0.0 if shared is None else shared, 0.0]
     for (_, _, exc, _), w, x in zip(plan.groups, c["weights"], spikes_in):
         if x is not None:
             arrivals[0 if exc else 1] = arrivals[0 if exc else 1] + w * x
     if not isinstance(plan.synapse, Conductance):
         arrivals = [arrivals[0] + arrivals[1]]
+    if plan.spread:
+        spread_in, arrive = _deliver_spread(plan, spread_tables, hist, counts, arrive, t, c["spread_weights"])
+        arrivals = [x + y for x, y in zip(arrivals, spread_in)]
     step_key = jax.random.fold_in(key, t)
     if plan.rng == "hash":
         u = hashed_uniform24(step_key, n_total, dtype)
@@ -317,24 +365,53 @@ def _step(plan, tables, c, cdfs, key, carry, t):
         spiked[np.asarray(plan.sample, dtype=np.int32)],
         v[np.asarray(plan.record_v, dtype=np.int32)],
     )
-    return (v, ref, syn, hist, counts, acc), record
+    return (v, ref, syn, hist, counts, arrive, acc), record
 
 
 _SINKS = 64  # padding entries scatter into N .. N + 63, not all into one address
 
 
-def _group_tables(plan: _Plan, conn: Connectivity) -> tuple:
-    """One table per group: the rows of its blocks side by side.  Built eagerly, outside the
-    compiled program, so that XLA reads plain contiguous rows.  Padding entries (index N) are
-    spread over ``_SINKS`` sink addresses: increments of a single address form a serial
-    dependency chain that costs ~30% of the delivery time."""
+def _sinks(table, n):
+    """Padding entries (index ``n``) spread over ``_SINKS`` sink addresses ``n .. n + 63``:
+    increments of a single address form a serial dependency chain that costs ~30% of the
+    delivery time."""
+    table = np.asarray(table)
+    return np.where(table == n, n + np.arange(table.shape[-1], dtype=np.int32) % _SINKS, table)
+
+
+def _group_tables(plan: _Plan, conn: Connectivity, spread_draws) -> tuple:
+    """The tables the compiled program reads, built eagerly so that XLA reads plain contiguous
+    rows: one per group (the rows of its blocks side by side), and per block with distributed
+    delays/weights its future-input addresses ``delay_steps * (N + _SINKS) + target`` and its
+    weight factors (or None).  ``spread_draws``: (block index, delay steps, factors) per entry
+    of ``plan.spread``."""
     n = sum(plan.sizes)
-    out = []
-    for _, _, _, members in plan.groups:
-        table = jnp.concatenate([conn.tables[i] for i in members], axis=-1)
-        spread = n + jnp.arange(table.shape[-1], dtype=jnp.int32) % _SINKS
-        out.append(jnp.where(table == n, spread, table))
-    return tuple(out)
+    main = tuple(
+        jnp.asarray(_sinks(np.concatenate([np.asarray(conn.tables[i]) for i in members], axis=-1), n))
+        for _, _, _, members in plan.groups
+    )
+    spread = tuple(
+        (jnp.asarray(steps * np.int32(n + _SINKS) + _sinks(conn.tables[i], n)), None if f is None else jnp.asarray(f))
+        for i, steps, f in spread_draws
+    )
+    return main, spread
+
+
+def _stack_tables(per_member, n: int):
+    """Stack the tables of per-member connectivities (for ``redraw_connectivity``), padding
+    rows to the widest draw with a sink (arriving one step later) and factor 0."""
+    def stack(arrays, fill):
+        if arrays[0] is None:
+            return None
+        width = max(x.shape[-1] for x in arrays)
+        return jnp.stack([jnp.pad(x, ((0, 0), (0, width - x.shape[-1])), constant_values=fill) for x in arrays])
+
+    main = tuple(stack([m[0][g] for m in per_member], n) for g in range(len(per_member[0][0])))
+    spread = tuple(
+        (stack([m[1][g][0] for m in per_member], n + _SINKS + n), stack([m[1][g][1] for m in per_member], 0.0))
+        for g in range(len(per_member[0][1]))
+    )
+    return main, spread
 
 
 def _run(plan: _Plan, tables: tuple, net: Network, key, state=None):
@@ -348,6 +425,11 @@ def _run(plan: _Plan, tables: tuple, net: Network, key, state=None):
     else:
         c["weights"] = [_per_neuron(plan, net.J[:, b]) for b, _, _, _ in plan.groups]
     c["scalar_weights"] = [None if a < 0 else net.J[a, g[0]] for a, g in zip(plan.uniform, plan.groups)]
+    if isinstance(plan.synapse, Conductance):
+        g_leak = jnp.broadcast_to(net.neuron.c_m / net.neuron.tau_m, (len(plan.sizes),))
+        c["spread_weights"] = [jnp.abs(net.J[a, b]) / g_leak[a] for b, a, _, _ in plan.spread]
+    else:
+        c["spread_weights"] = [net.J[a, b] for b, a, _, _ in plan.spread]
     lam = net.K_ext * net.nu_ext * plan.dt * 1e-3
     cdfs = [poisson_cdf_table(lam[a], lo, hi).astype(dtype) for a, (lo, hi) in enumerate(plan.table_range)]
     k_init, k_run = jax.random.split(key)
@@ -360,15 +442,18 @@ def _run(plan: _Plan, tables: tuple, net: Network, key, state=None):
         jnp.full((plan.ring, (n // s + 2) * s), n, jnp.int32) for s, n in zip(plan.emit_chunks, plan.sizes)
     )
     counts0 = tuple(jnp.zeros(plan.ring, jnp.int32) for _ in plan.sizes)
+    ring_size = plan.spread_ring * (n_total + _SINKS)
+    arrive0 = tuple(jnp.zeros(ring_size, dtype) for _ in range(plan.channels if plan.spread else 0))
     t0 = jnp.zeros((), jnp.int32)
     if state is not None:
         v0, ref0, syn0, hist0, counts0, t0 = state.v, state.ref, state.syn, state.hist, state.counts, state.step
+        arrive0 = state.arrive
     acc0 = stats.init_accumulators(n_total, dtype)
     step = partial(_step, plan, tables, c, cdfs, k_run)
-    (v, ref, syn, hist, counts, acc), (pop_counts, raster, v_trace) = jax.lax.scan(
-        step, (v0, ref0, syn0, hist0, counts0, acc0), t0 + jnp.arange(plan.steps, dtype=jnp.int32)
+    (v, ref, syn, hist, counts, arrive, acc), (pop_counts, raster, v_trace) = jax.lax.scan(
+        step, (v0, ref0, syn0, hist0, counts0, arrive0, acc0), t0 + jnp.arange(plan.steps, dtype=jnp.int32)
     )
-    final = SimulationState(v, ref, syn, hist, counts, t0 + plan.steps)
+    final = SimulationState(v, ref, syn, hist, counts, t0 + plan.steps, arrive)
     return stats.summarize(plan, acc, pop_counts, raster, v_trace, dtype, final)
 
 
@@ -429,9 +514,9 @@ def _steps(name, value, dt, *, minimum=0):
     return steps
 
 
-_STRUCTURAL = ("N", "K", "delay")
+_STRUCTURAL = ("N", "K", "delay", "delay_sd")
 #: rank of each Network array without a batch axis
-_RANK = {"N": 1, "K": 2, "K_ext": 1, "J": 2, "J_ext": 1, "nu_ext": 1, "I_ext": 1, "delay": 2}
+_RANK = {"N": 1, "K": 2, "K_ext": 1, "J": 2, "J_ext": 1, "nu_ext": 1, "I_ext": 1, "delay": 2, "J_sd": 2, "delay_sd": 2}
 
 
 def _unbatch_structure(net: Network):
@@ -594,11 +679,12 @@ def simulate(
     p = len(sizes)
     batch, net_axes = _network_axes(network, vmapped)
     delay = _concrete("network.delay", network.delay)
+    delay_sd = _concrete("network.delay_sd", network.delay_sd)
     K = _concrete("network.K", network.K)
     tau_ref = _concrete("neuron.tau_ref", network.neuron.tau_ref)
     for x in np.unique(tau_ref):
         _steps("neuron.tau_ref", float(x), dt)
-    for leaf_name in ("J", "J_ext", "nu_ext", "I_ext"):
+    for leaf_name in ("J", "J_ext", "nu_ext", "I_ext", "J_sd"):
         as_checked_array(f"network.{leaf_name}", _concrete(f"network.{leaf_name}", getattr(network, leaf_name)))
 
     if network.synapses == "delta":
@@ -613,19 +699,31 @@ def simulate(
 
     groups = {}  # (source, delay, excitatory) -> block indices, in connectivity order
     blocks = []
+    spread = []  # blocks with per-synapse delays/weights: (source, target, excitatory, factors)
+    spread_params = []  # (block index, delay, delay_sd, relative weight sd)
     J = _concrete("network.J", network.J).reshape((-1, p, p))
+    J_sd = _concrete("network.J_sd", network.J_sd).reshape((-1, p, p))
     for a in range(p):
         for b in range(p):
             if K[a, b] == 0:
                 continue
-            d = _steps(f"delay[{a}, {b}]", float(delay[a, b]), dt, minimum=1)
             excitatory = True
             if isinstance(synapse, Conductance):
                 signs = np.sign(J[:, a, b])
                 if np.any(signs != signs[0]):
                     raise ValueError(f"J[{a}, {b}] changes sign across the batch (conductance channel)")
                 excitatory = bool(signs[0] >= 0)
-            groups.setdefault((b, d, excitatory), []).append(len(blocks))
+            if delay_sd[a, b] > 0 or np.any(J_sd[:, a, b] > 0):
+                rel = _relative_spread(J[:, a, b], J_sd[:, a, b], f"[{a}, {b}]")
+                if delay_sd[a, b] == 0:
+                    _steps(f"delay[{a}, {b}]", float(delay[a, b]), dt, minimum=1)
+                elif delay[a, b] <= 0:
+                    raise ValueError(f"delay[{a}, {b}] must be positive when delay_sd[{a}, {b}] > 0")
+                spread.append((b, a, excitatory, rel > 0))
+                spread_params.append((len(blocks), float(delay[a, b]), float(delay_sd[a, b]), rel))
+            else:
+                d = _steps(f"delay[{a}, {b}]", float(delay[a, b]), dt, minimum=1)
+                groups.setdefault((b, d, excitatory), []).append(len(blocks))
             blocks.append((a, b))
     groups = tuple((b, d, e, tuple(m)) for (b, d, e), m in groups.items())
     # current-based groups whose weight is the same for every target population (and batch
@@ -636,7 +734,7 @@ def simulate(
         column = J[:, targets, b]
         same = not isinstance(synapse, Conductance) and bool(np.all(column == column[:, :1]))
         uniform.append(targets[0] if same else -1)
-    ring = max([d for _, d, _, _ in groups], default=0) + 1
+    ring = max([d for _, d, _, _ in groups] + [1 if spread else 0]) + 1
 
     # each top_k extracts about twice the typical number of spikes per step
     typical = [n * rate_hint * dt * 1e-3 for n in sizes]
@@ -666,7 +764,10 @@ def simulate(
     if batch is not None and key.ndim == 0:
         key = jax.random.split(key, batch)
         key_axis = 0
-    _check_memory(batch or 1, steps, len(sample), len(rec_v), sizes, K)
+    factor_synapses = sum(float(K[a, b] * sizes[a]) for (b, a, _, f) in spread if f)
+    channels = 2 if isinstance(synapse, Conductance) else 1
+    _check_memory(batch or 1, steps, len(sample), len(rec_v), sizes, K,
+                  spread=(_spread_ring_bound(spread_params, dt) * channels, factor_synapses))
 
     k_conn = connectivity_key(key if key.ndim == 0 else key[0])
     if isinstance(connectivity, Connectivity):
@@ -674,23 +775,24 @@ def simulate(
             raise ValueError(f"connectivity sizes {connectivity.sizes} do not match network.N {sizes}")
         if tuple(connectivity.blocks) != tuple(blocks):
             raise ValueError("connectivity blocks do not match the non-zero entries of network.K")
-        conn, conn_axis = connectivity, None
+        members, conn_axis = [(connectivity, k_conn)], None
     elif connectivity in CONNECTIVITY_RULES:
         if redraw_connectivity and batch is not None:
             keys = jax.random.split(k_conn, batch)
-            conns = [build_connectivity(k, sizes, K, connectivity) for k in keys]
-            conn = _stack_connectivity(conns)
-            conn_axis = 0
+            members, conn_axis = [(build_connectivity(k, sizes, K, connectivity), k) for k in keys], 0
         else:
-            conn, conn_axis = build_connectivity(k_conn, sizes, K, connectivity), None
+            members, conn_axis = [(build_connectivity(k_conn, sizes, K, connectivity), k_conn)], None
     else:
         raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES} or a Connectivity, got {connectivity!r}")
 
+    draws = [_draw_spread(conn, k, spread_params, dt) for conn, k in members]
+    # the future-input ring holds every drawn delay (steps 1 .. longest) besides the current step
+    spread_ring = 1 + max([int(st.max()) for draw in draws for _, st, _ in draw], default=0) if spread else 0
     plan = _Plan(
         sizes=sizes, groups=groups, uniform=tuple(uniform), ring=ring, emit_chunks=emit_chunks, steps=steps, dt=dt,
         synapse=synapse, table_range=table_range, sample=sample, record_v=rec_v,
         transient_steps=transient_steps, bin_steps=bin_steps, window_steps=window_steps,
-        segment_bins=segment_bins, rng=rng, shared_drive=shared_drive,
+        segment_bins=segment_bins, rng=rng, shared_drive=shared_drive, spread=tuple(spread), spread_ring=spread_ring,
     )
     if state is not None:
         if not isinstance(state, SimulationState):
@@ -703,7 +805,10 @@ def simulate(
     if batch_mode is None:
         batch_mode = "map" if jax.default_backend() == "cpu" else "vmap"
     fn = _compiled(plan, net_axes, key_axis, conn_axis, batch_mode)
-    args = (_group_tables(plan, conn), network, key, state)
+    per_member = [_group_tables(plan, conn, draw) for (conn, _), draw in zip(members, draws)]
+    tables = per_member[0] if conn_axis is None else _stack_tables(per_member, sum(sizes))
+    del members, draws, per_member
+    args = (tables, network, key, state)
     axes = (conn_axis, net_axes, key_axis, key_axis)
     parts = _worker_count(workers, batch)
     if parts == 1:
@@ -745,22 +850,46 @@ def connectivity_key(key):
     return jax.random.fold_in(key, 0x5EED)
 
 
-def _stack_connectivity(conns):
-    """Stack per-trial connectivities (widths padded to the widest draw)."""
-    widths = [max(c.tables[i].shape[1] for c in conns) for i in range(len(conns[0].tables))]
-    dummy = sum(conns[0].sizes)
-    tables = tuple(
-        jnp.stack([jnp.pad(c.tables[i], ((0, 0), (0, w - c.tables[i].shape[1])), constant_values=dummy) for c in conns])
-        for i, w in enumerate(widths)
-    )
-    return Connectivity(tables, jnp.stack([c.num_synapses for c in conns]), conns[0].blocks, conns[0].sizes)
+def _relative_spread(J, J_sd, where: str) -> float:
+    """J_sd / |J| of one block, the same for every batch member (it fixes the drawn factors)."""
+    if np.any((J == 0) & (J_sd > 0)):
+        raise ValueError(f"J_sd{where} > 0 needs J{where} != 0 (weights keep the sign of J)")
+    rel = np.where(J_sd > 0, J_sd / np.where(J == 0, 1.0, np.abs(J)), 0.0)
+    if not np.allclose(rel, rel[0], rtol=1e-6, atol=0.0):
+        raise ValueError(f"J_sd{where} / |J{where}| cannot vary across a batch (it fixes the drawn weights)")
+    return float(rel[0])
 
 
-def _check_memory(batch, steps, n_sample, n_v, sizes, K, limit_bytes=None):
-    """Refuse, before compiling, a run whose records and state would not fit in memory."""
+def _spread_ring_bound(spread_params, dt) -> int:
+    """Upper bound on the future-input ring length (steps): drawn delays are cut at
+    ``delay + 10 delay_sd`` (a normal exceeds that with probability < 1e-23 per synapse)."""
+    if not spread_params:
+        return 0
+    longest = max(d + 10.0 * sd for _, d, sd, _ in spread_params)
+    return int(math.floor(longest / dt + 0.5)) + 2
+
+
+def _draw_spread(conn, key, spread_params, dt):
+    """Per-synapse delay steps and weight factors of every spread block (see
+    :func:`draw_delays_and_weights`), keyed by ``key`` and the block index."""
+    out = []
+    limit = _spread_ring_bound(spread_params, dt) - 1
+    for i, d, sd, rel in spread_params:
+        steps, factors = draw_delays_and_weights(
+            jax.random.fold_in(key, 1 + i), conn.tables[i], dummy=sum(conn.sizes), dt=dt, delay=d, delay_sd=sd, rel_sd=rel
+        )
+        out.append((i, np.minimum(steps, limit), factors))
+    return out
+
+
+def _check_memory(batch, steps, n_sample, n_v, sizes, K, limit_bytes=None, spread=(0, 0.0)):
+    """Refuse, before compiling, a run whose records and state would not fit in memory.
+    ``spread``: (future-input ring rows, all channels; synapses with drawn weight factors)."""
     n = sum(sizes)
     synapses = float(np.sum(np.asarray(K) * np.asarray(sizes)[:, None]))
-    need = batch * (steps * (n_sample + 4 * n_v + 4 * len(sizes)) + 40 * n) + 4.6 * synapses
+    rows, factor_synapses = spread
+    need = (batch * (steps * (n_sample + 4 * n_v + 4 * len(sizes)) + 40 * n + 4 * rows * (n + _SINKS))
+            + 4.6 * synapses + 8 * factor_synapses)
     if limit_bytes is None:
         try:
             limit_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -34,6 +34,11 @@ def test_brunel_inputs_closed_form():
     assert float(mean_input(net, nu)[0]) == pytest.approx(0.02 * (100 - 125) * 10 + 0.02 * 100 * 20, rel=1e-14)
     var = 0.02 * (1000 * 0.01 + 250 * 0.25) * 10 + 0.02 * 1000 * 0.01 * 20
     assert float(input_std(net, nu)[0]) == pytest.approx(np.sqrt(var), rel=1e-14)
+    # weights drawn with sd J_sd: second moment J^2 + J_sd^2 in the variance, mean unchanged
+    spread = net.replace(J_sd=0.3 * jnp.abs(net.J))
+    var_sd = 0.02 * (1000 * 0.01 * 1.09 + 250 * 0.25 * 1.09) * 10 + 0.02 * 1000 * 0.01 * 20
+    assert float(input_std(spread, nu)[0]) == pytest.approx(np.sqrt(var_sd), rel=1e-14)
+    assert float(mean_input(spread, nu)[0]) == float(mean_input(net, nu)[0])
 
 
 @pytest.mark.parametrize("variant", ["pd14", "bos2016"])
@@ -103,6 +108,10 @@ def test_bad_network_input_names_the_parameter():
         Network(n, np.ones((2, 2)), np.ones((3, 3)), K_ext=1.0, J_ext=0.1, nu_ext=1.0)
     with pytest.raises(ValueError, match="tau_s"):
         Network(n, np.ones((2, 2)), 0.1, K_ext=1.0, J_ext=0.1, nu_ext=1.0, synapses="shift")
+    with pytest.raises(ValueError, match="delay_sd"):
+        Network(n, np.ones((2, 2)), 0.1, K_ext=1.0, J_ext=0.1, nu_ext=1.0, delay_sd=-0.5)
+    with pytest.raises(ValueError, match="J_sd must have shape"):
+        Network(n, np.ones((2, 2)), 0.1, K_ext=1.0, J_ext=0.1, nu_ext=1.0, J_sd=np.ones(3))
     with pytest.raises(ValueError, match="init"):
         solve_rates(brunel_a(5.0, 2.0), init=np.array([1.0, float("nan")]))
 

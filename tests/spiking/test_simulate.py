@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import integrate, special
+from scipy import integrate, special, stats
 
 import mfjax
 from mfjax import spiking
@@ -122,8 +122,43 @@ def test_trials_and_parameters_batch_in_one_program():
         one = spiking.simulate(mfjax.brunel_a(g=g, eta=2.0, N_E=800, epsilon=0.1), 100.0, key=keys[i], connectivity=conn)
         np.testing.assert_allclose(sweep.rates[i], one.rates, rtol=1e-12)
     assert float(sweep.rates[0, 0]) > float(sweep.rates[1, 0])  # more inhibition, lower rate
-    redrawn = spiking.simulate(net, 100.0, key=keys, redraw_connectivity=True)
+    # per-synapse delays, a graph and delays redrawn per trial: the stacked tables give the
+    # same spikes whether the batch is looped or vectorized
+    spread = net.replace(delay_sd=jnp.array([[0.5, 0.0], [0.5, 0.0]]))
+    redrawn = spiking.simulate(spread, 50.0, key=keys, redraw_connectivity=True)
     assert redrawn.rates.shape == (3, 2)
+    np.testing.assert_array_equal(
+        spiking.simulate(spread, 50.0, key=keys, redraw_connectivity=True, batch_mode="vmap").raster, redrawn.raster
+    )
+
+
+def test_distributed_delays_and_weights_follow_the_redraw_law():
+    # One source neuron (DC drive, 40 ms refractory) fires once; each of 3000 targets has that
+    # source as its single input, with its own delay and weight, drawn as in the Potjans-Diesmann
+    # microcircuit (NEST's redraw): delay ~ Normal(1, 0.5) ms redrawn until >= dt and rounded to
+    # the grid; weight J m with m ~ Normal(1, 0.2) redrawn until m >= 0.  The arrival step of
+    # each PSP (a jump in the target's free decay) and its size are compared with those laws.
+    n = 3000
+    neuron = LIF(tau_m=10.0, tau_ref=np.array([40.0, 2.0]), v_th=np.array([15.0, 1e3]), v_reset=0.0)
+    net = Network(neuron, K=np.array([[0.0, 0.0], [1.0, 0.0]]), J=np.array([[0.0, 0.0], [0.5, 0.0]]),
+                  K_ext=0.0, J_ext=0.0, nu_ext=0.0, I_ext=np.array([750.0, 0.0]), N=np.array([1, n]),
+                  delay=1.0, delay_sd=np.array([[0.0, 0.0], [0.5, 0.0]]), J_sd=np.array([[0.0, 0.0], [0.1, 0.0]]))
+    res = spiking.simulate(net, 30.0, key=jax.random.key(2), record_v=n, sample_size=1)
+    (fired,) = np.nonzero(np.asarray(res.raster)[:, 0])
+    assert fired.size == 1
+    v = np.asarray(res.v)[:, 1:]
+    jump = v[1:] - v[:-1] * math.exp(-0.1 / 10.0)  # row i + 1 minus the free decay of row i
+    arrival = np.argmax(jump > 1e-9, axis=0) + 1
+    steps = arrival - fired[0]
+    assert np.all(np.sum(jump > 1e-9, axis=0) == 1)  # one PSP per target
+    # discrete law of rint(X / dt), X ~ Normal(1, 0.5) | X >= 0.1 (scipy), against the sample
+    grid = np.arange(1, 200)
+    lo, hi = np.maximum((grid - 0.5) * 0.1, 0.1), (grid + 0.5) * 0.1
+    law = (stats.norm.cdf(hi, 1.0, 0.5) - stats.norm.cdf(lo, 1.0, 0.5)) / stats.norm.sf(0.1, 1.0, 0.5)
+    empirical = np.array([np.mean(steps <= k) for k in grid])
+    assert np.max(np.abs(empirical - np.cumsum(law))) < 1.63 / math.sqrt(n)  # KS, 1% level
+    factors = jump[arrival - 1, np.arange(n)] / 0.5
+    assert stats.kstest(factors, stats.truncnorm(-5.0, np.inf, loc=1.0, scale=0.2).cdf).pvalue > 1e-3
 
 
 def test_bursts_are_never_dropped():
@@ -167,6 +202,9 @@ def test_bad_network_and_key_are_refused():
         spiking.simulate(mfjax.brunel_a(N_E=800), 10.0, key=jax.random.key(0), connectivity=conn)
     with pytest.raises(ValueError, match="conductance"):
         mfjax.solve_rates(spiking.coba())
+    silent = mfjax.brunel_a(N_E=400).replace(J=jnp.array([[0.1, 0.0], [0.1, -0.5]]), J_sd=jnp.full((2, 2), 0.01))
+    with pytest.raises(ValueError, match=r"J_sd\[0, 1\] > 0 needs J\[0, 1\] != 0"):
+        spiking.simulate(silent, 10.0, key=jax.random.key(0))
 
 
 def test_a_batch_that_cannot_fit_is_refused_before_compiling():
@@ -179,7 +217,10 @@ def test_a_batch_that_cannot_fit_is_refused_before_compiling():
 
 
 def test_continuing_from_a_state_reproduces_an_uninterrupted_run(tmp_path):
+    # excitatory synapses with distributed delays, inhibitory ones with distributed weights:
+    # the ring of future input is part of the state
     net = mfjax.brunel_a(g=5.0, eta=2.0, N_E=800, epsilon=0.1)
+    net = net.replace(delay_sd=jnp.array([[0.7, 0.0], [0.7, 0.0]]), J_sd=jnp.array([[0.0, 0.05], [0.0, 0.05]]))
     key = jax.random.key(4)
     whole = spiking.simulate(net, 60.0, key=key, sample_size=200)
     first = spiking.simulate(net, 30.0, key=key, sample_size=200)
