@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache, partial
 
@@ -369,14 +370,15 @@ def _step(plan, tables, c, cdfs, key, carry, t):
 
 
 _SINKS = 64  # padding entries scatter into N .. N + 63, not all into one address
+#: tables built for a prebuilt Connectivity (dropped with it), keyed by its id and the structure
+_TABLES: dict = {}
 
 
 def _sinks(table, n):
     """Padding entries (index ``n``) spread over ``_SINKS`` sink addresses ``n .. n + 63``:
     increments of a single address form a serial dependency chain that costs ~30% of the
     delivery time."""
-    table = np.asarray(table)
-    return np.where(table == n, n + np.arange(table.shape[-1], dtype=np.int32) % _SINKS, table)
+    return jnp.where(table == n, n + jnp.arange(table.shape[-1], dtype=jnp.int32) % _SINKS, table)
 
 
 def _group_tables(plan: _Plan, conn: Connectivity, spread_draws) -> tuple:
@@ -386,12 +388,9 @@ def _group_tables(plan: _Plan, conn: Connectivity, spread_draws) -> tuple:
     weight factors (or None).  ``spread_draws``: (block index, delay steps, factors) per entry
     of ``plan.spread``."""
     n = sum(plan.sizes)
-    main = tuple(
-        jnp.asarray(_sinks(np.concatenate([np.asarray(conn.tables[i]) for i in members], axis=-1), n))
-        for _, _, _, members in plan.groups
-    )
+    main = tuple(_sinks(jnp.concatenate([conn.tables[i] for i in members], axis=-1), n) for _, _, _, members in plan.groups)
     spread = tuple(
-        (jnp.asarray(steps * np.int32(n + _SINKS) + _sinks(conn.tables[i], n)), None if f is None else jnp.asarray(f))
+        (jnp.asarray(steps) * (n + _SINKS) + _sinks(conn.tables[i], n), None if f is None else jnp.asarray(f))
         for i, steps, f in spread_draws
     )
     return main, spread
@@ -785,9 +784,17 @@ def simulate(
     else:
         raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES} or a Connectivity, got {connectivity!r}")
 
-    draws = [_draw_spread(conn, k, spread_params, dt) for conn, k in members]
-    # the future-input ring holds every drawn delay (steps 1 .. longest) besides the current step
-    spread_ring = 1 + max([int(st.max()) for draw in draws for _, st, _ in draw], default=0) if spread else 0
+    # a prebuilt connectivity reused with the same structure: its tables are already built
+    cache_key = None
+    if isinstance(connectivity, Connectivity):
+        cache_key = (id(connectivity), groups, tuple(spread_params), dt, np.asarray(jax.random.key_data(k_conn)).tobytes())
+    cached = _TABLES.get(cache_key)
+    if cached is None:
+        draws = [_draw_spread(conn, k, spread_params, dt) for conn, k in members]
+        # the future-input ring holds every drawn delay (steps 1 .. longest) besides the current step
+        spread_ring = 1 + max([int(st.max()) for draw in draws for _, st, _ in draw], default=0) if spread else 0
+    else:
+        spread_ring = cached[1]
     plan = _Plan(
         sizes=sizes, groups=groups, uniform=tuple(uniform), ring=ring, emit_chunks=emit_chunks, steps=steps, dt=dt,
         synapse=synapse, table_range=table_range, sample=sample, record_v=rec_v,
@@ -805,9 +812,16 @@ def simulate(
     if batch_mode is None:
         batch_mode = "map" if jax.default_backend() == "cpu" else "vmap"
     fn = _compiled(plan, net_axes, key_axis, conn_axis, batch_mode)
-    per_member = [_group_tables(plan, conn, draw) for (conn, _), draw in zip(members, draws)]
-    tables = per_member[0] if conn_axis is None else _stack_tables(per_member, sum(sizes))
-    del members, draws, per_member
+    if cached is None:
+        per_member = [_group_tables(plan, conn, draw) for (conn, _), draw in zip(members, draws)]
+        tables = per_member[0] if conn_axis is None else _stack_tables(per_member, sum(sizes))
+        del draws, per_member
+        if cache_key is not None:
+            _TABLES[cache_key] = (tables, spread_ring)
+            weakref.finalize(connectivity, _TABLES.pop, cache_key, None)
+    else:
+        tables = cached[0]
+    del members
     args = (tables, network, key, state)
     axes = (conn_axis, net_axes, key_axis, key_axis)
     parts = _worker_count(workers, batch)
