@@ -157,6 +157,7 @@ class _Plan:
     shared_drive: bool  # every population has the same external Poisson mean
     spread: tuple = ()  # blocks with per-synapse delays/weights: (source, target, excitatory, factors)
     spread_ring: int = 0  # future-input ring length (steps) of those blocks
+    emission: str = "bits"  # "bits" (loop over spiking neurons; CPU) or "top_k" (vectorized)
 
     @property
     def channels(self) -> int:
@@ -303,6 +304,53 @@ def _emit(plan, spiked, hist, counts, t):
     return tuple(new_hist), tuple(new_counts)
 
 
+_BIT = np.arange(32, dtype=np.uint32).reshape((1, 32))
+
+
+def _emit_bits(plan, spiked, hist, counts, t):
+    """:func:`_emit` for the CPU: each population's spikes are packed into 32-bit words,
+    ``top_k`` picks the non-zero words (in index order; further chunks in a loop) and a loop
+    over their set bits writes every spiking neuron's index into the ring (3x cheaper on
+    XLA:CPU than ``top_k`` over all neurons; a serial loop per spike, so not for GPUs)."""
+    off = plan.offsets
+    slot = t % plan.ring
+    new_hist, new_counts = [], []
+    for b, n_b in enumerate(plan.sizes):
+        n_words = -(-n_b // 32)
+        s_b = spiked[off[b] : off[b + 1]]
+        if n_words * 32 != n_b:
+            s_b = jnp.pad(s_b, (0, n_words * 32 - n_b))
+        words = jnp.sum(s_b.reshape((n_words, 32)).astype(jnp.uint32) << _BIT, axis=1, dtype=jnp.uint32)
+        count = jnp.sum(jax.lax.population_count(words), dtype=jnp.int32)
+        word_index = jnp.arange(n_words, dtype=jnp.int32)
+        k = min(plan.emit_chunks[b], n_words)
+
+        def bit(state, w):
+            bits, h, written = state
+            lowest = bits & (jnp.uint32(0) - bits)
+            i = w * 32 + jax.lax.population_count(lowest - jnp.uint32(1)).astype(jnp.int32)
+            h = h.at[slot, written].set(i, mode="promise_in_bounds")
+            return bits & (bits - jnp.uint32(1)), h, written + 1
+
+        def word(m, state, widx, words):
+            h, written = state
+            w = widx[m]
+            _, h, written = jax.lax.while_loop(lambda st: st[0] != 0, lambda st: bit(st, w), (words[w], h, written))
+            return h, written
+
+        def chunk(state, words=words, word_index=word_index, k=k):
+            h, written, after = state
+            v, widx = jax.lax.top_k(((words != 0) & (word_index > after)).astype(jnp.float32), k)
+            taken = jnp.sum(v > 0, dtype=jnp.int32)
+            h, written = jax.lax.fori_loop(jnp.int32(0), taken, partial(word, widx=widx, words=words), (h, written))
+            return h, written, widx[jnp.maximum(taken - 1, 0)]
+
+        h, _, _ = jax.lax.while_loop(lambda st, count=count: st[1] < count, chunk, (hist[b], jnp.int32(0), jnp.int32(-1)))
+        new_hist.append(h)
+        new_counts.append(counts[b].at[slot].set(count))
+    return tuple(new_hist), tuple(new_counts)
+
+
 def _step(plan, tables, c, cdfs, key, carry, t):
     n_total = sum(plan.sizes)
     off = plan.offsets
@@ -359,7 +407,8 @@ def _step(plan, tables, c, cdfs, key, carry, t):
     v = jnp.where(spiked, c["v_reset"], v)
     ref = jnp.where(spiked, c["ref_steps"], ref)
 
-    hist, counts = _emit(plan, spiked, hist, counts, t)
+    emit = _emit_bits if plan.emission == "bits" else _emit
+    hist, counts = emit(plan, spiked, hist, counts, t)
     acc = stats.accumulate(acc, spiked, t, plan.transient_steps)
     record = (
         jnp.stack([c_b[t % plan.ring] for c_b in counts]),
@@ -795,11 +844,14 @@ def simulate(
         spread_ring = 1 + max([int(st.max()) for draw in draws for _, st, _ in draw], default=0) if spread else 0
     else:
         spread_ring = cached[1]
+    if batch_mode is None:
+        batch_mode = "map" if jax.default_backend() == "cpu" else "vmap"
     plan = _Plan(
         sizes=sizes, groups=groups, uniform=tuple(uniform), ring=ring, emit_chunks=emit_chunks, steps=steps, dt=dt,
         synapse=synapse, table_range=table_range, sample=sample, record_v=rec_v,
         transient_steps=transient_steps, bin_steps=bin_steps, window_steps=window_steps,
         segment_bins=segment_bins, rng=rng, shared_drive=shared_drive, spread=tuple(spread), spread_ring=spread_ring,
+        emission="bits" if batch_mode == "map" else "top_k",
     )
     if state is not None:
         if not isinstance(state, SimulationState):
@@ -809,8 +861,6 @@ def simulate(
         expected = (sum(sizes),) if batch is None else (batch, sum(sizes))
         if tuple(np.shape(state.v)) != expected:
             raise ValueError(f"state.v has shape {np.shape(state.v)}; this network and key need {expected}")
-    if batch_mode is None:
-        batch_mode = "map" if jax.default_backend() == "cpu" else "vmap"
     fn = _compiled(plan, net_axes, key_axis, conn_axis, batch_mode)
     if cached is None:
         per_member = [_group_tables(plan, conn, draw) for (conn, _), draw in zip(members, draws)]

@@ -163,13 +163,19 @@ def test_distributed_delays_and_weights_follow_the_redraw_law():
 
 def test_bursts_are_never_dropped():
     # all neurons start just below threshold and fire together in the first steps: far more
-    # spikes than one extraction chunk; every one must be delivered (total input conserved).
+    # spikes than one extraction chunk (16 spikes, or 16 words of 32 neurons on the CPU); every
+    # one must be delivered.  The CPU extraction (bit words) and the vectorized one (top_k over
+    # all neurons, used with batch_mode="vmap") must give the same spikes.
     neuron = LIF(tau_m=20.0, tau_ref=2.0, v_th=20.0, v_reset=19.999)
-    net = Network(neuron, K=np.array([[50.0]]), J=np.array([[0.01]]), K_ext=100.0, J_ext=0.5, nu_ext=100.0, N=np.array([400]), delay=0.1)
-    res = spiking.simulate(net, 20.0, key=jax.random.key(0), rate_hint=1.0, sample_size=400)
+    net = Network(neuron, K=np.array([[50.0]]), J=np.array([[0.01]]), K_ext=100.0, J_ext=0.5, nu_ext=100.0,
+                  N=np.array([2000]), delay=0.1)
+    res = spiking.simulate(net, 20.0, key=jax.random.key(0), rate_hint=1.0, sample_size=2000)
     raster = np.asarray(res.raster)
-    assert raster[:2].sum() > 100  # a burst far above the 16-spike chunk
+    assert raster[:2].sum() > 1000  # a burst far above one chunk
     assert float(res.rates[0]) > 0
+    vectorized = spiking.simulate(net, 20.0, key=jax.random.key(0), rate_hint=1.0, sample_size=2000, batch_mode="vmap")
+    np.testing.assert_array_equal(np.asarray(vectorized.raster), raster)
+    np.testing.assert_array_equal(np.asarray(vectorized.state.v), np.asarray(res.state.v))
 
 
 @pytest.mark.parametrize(
