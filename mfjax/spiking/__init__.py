@@ -1,13 +1,14 @@
 """Spiking LIF networks simulated from the same :class:`mfjax.Network` the mean field solves.
 
 ``simulate(network, duration, key=...)`` runs delta, exponential-current or conductance
-synapses with delays and exact Poisson drive, event-driven, in one compiled ``lax.scan``,
-vmapped over trials and parameters; ``compare`` puts the simulation next to the theory.
+synapses with delays (per block, or drawn per synapse with weights: ``delay_sd``, ``J_sd``)
+and exact Poisson drive, event-driven, in one compiled ``lax.scan``, vmapped over trials and
+parameters; ``compare`` puts the simulation next to the theory.
 """
 
 from ..populations import Conductance
 from ._compare import Comparison, compare
-from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity
+from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights
 from ._presets import brunel_a, coba
 from ._chunks import run_chunks
 from ._simulate import SimulationResult, SimulationState, simulate
@@ -20,6 +21,7 @@ __all__ = [
     "run_chunks",
     "Connectivity",
     "build_connectivity",
+    "draw_delays_and_weights",
     "CONNECTIVITY_RULES",
     "Conductance",
     "brunel_a",

@@ -651,8 +651,11 @@ def simulate(
     The network is the one :func:`mfjax.solve_rates` solves: population sizes ``N``, in-degrees
     ``K``, PSP jumps ``J`` (mV; conductance jumps in nS for :class:`Conductance` synapses),
     ``K_ext`` external Poisson inputs of rate ``nu_ext`` (Hz) and jump ``J_ext`` each, DC
-    current ``I_ext`` (pA), transmission delays ``delay`` (ms), LIF neuron parameters.  The
-    whole run is one ``jax.lax.scan`` compiled once per structure and reused.
+    current ``I_ext`` (pA), transmission delays ``delay`` (ms), LIF neuron parameters.  Blocks
+    with ``delay_sd > 0`` or ``J_sd > 0`` give every synapse its own delay and weight (drawn
+    from the run's key as in the Potjans-Diesmann microcircuit: normal, redrawn below ``dt`` /
+    across the sign of ``J``; see :func:`draw_delays_and_weights`).  The whole run is one
+    ``jax.lax.scan`` compiled once per structure and reused.
 
     Batching, in one compiled program: ``key`` of shape (B,) (typed keys from
     ``jax.random.split``) runs B trials; a network whose ``J``, ``J_ext``, ``nu_ext``,
