@@ -33,7 +33,7 @@ def main():
     key = jax.random.key(0)
     sizes = tuple(int(n) for n in net.N)
     start = time.perf_counter()
-    conn = spiking.build_connectivity(jax.random.fold_in(key, 0x5EED), sizes, net.K, "fixed_total_number")
+    conn = spiking.build_connectivity(spiking.connectivity_key(key), sizes, net.K, "fixed_total_number")
     out["connectivity_seconds"] = time.perf_counter() - start
     out["synapses"] = float(np.sum(np.asarray(conn.num_synapses)))
     homogeneous = net.replace(delay=np.round(np.asarray(net.delay), 1), delay_sd=np.zeros((8, 8)))

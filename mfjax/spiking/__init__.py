@@ -11,7 +11,7 @@ from ._compare import Comparison, compare
 from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights
 from ._presets import brunel_a, coba
 from ._chunks import run_chunks
-from ._simulate import SimulationResult, SimulationState, simulate
+from ._simulate import SimulationResult, SimulationState, connectivity_key, simulate
 from ._statistics import count_correlation, fano_factor, isi_cv, power_spectrum, synchrony_chi
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "run_chunks",
     "Connectivity",
     "build_connectivity",
+    "connectivity_key",
     "draw_delays_and_weights",
     "CONNECTIVITY_RULES",
     "Conductance",

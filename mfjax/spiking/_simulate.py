@@ -430,19 +430,29 @@ def _sinks(table, n):
     return jnp.where(table == n, n + jnp.arange(table.shape[-1], dtype=jnp.int32) % _SINKS, table)
 
 
-def _group_tables(plan: _Plan, conn: Connectivity, spread_draws) -> tuple:
+def _group_tables(groups, n: int, conn: Connectivity, spread_draws) -> tuple:
     """The tables the compiled program reads, built eagerly so that XLA reads plain contiguous
     rows: one per group (the rows of its blocks side by side), and per block with distributed
     delays/weights its future-input addresses ``delay_steps * (N + _SINKS) + target`` and its
-    weight factors (or None).  ``spread_draws``: (block index, delay steps, factors) per entry
-    of ``plan.spread``."""
-    n = sum(plan.sizes)
-    main = tuple(_sinks(jnp.concatenate([conn.tables[i] for i in members], axis=-1), n) for _, _, _, members in plan.groups)
+    weight factors (or None).  ``groups``: ``_Plan.groups``; ``n``: number of neurons;
+    ``spread_draws``: (block index, delay steps, factors) per entry of ``_Plan.spread``."""
+    main = tuple(_sinks(jnp.concatenate([conn.tables[i] for i in members], axis=-1), n) for _, _, _, members in groups)
     spread = tuple(
         (jnp.asarray(steps) * (n + _SINKS) + _sinks(conn.tables[i], n), None if f is None else jnp.asarray(f))
         for i, steps, f in spread_draws
     )
     return main, spread
+
+
+def _tables(members, conn_axis, groups, n: int, spread_params, dt):
+    """The tables of every batch member ((connectivity, key) pairs; stacked when each has its
+    own, ``conn_axis`` 0) and the future-input ring length: every drawn delay (steps
+    1 .. longest) besides the current step."""
+    draws = [_draw_spread(conn, k, spread_params, dt) for conn, k in members]
+    longest = max([int(steps.max()) for draw in draws for _, steps, _ in draw], default=0)
+    per_member = [_group_tables(groups, n, conn, draw) for (conn, _), draw in zip(members, draws)]
+    tables = per_member[0] if conn_axis is None else _stack_tables(per_member, n)
+    return tables, (1 + longest if spread_params else 0)
 
 
 def _stack_tables(per_member, n: int):
@@ -837,16 +847,17 @@ def simulate(
         raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES} or a Connectivity, got {connectivity!r}")
 
     # a prebuilt connectivity reused with the same structure: its tables are already built
-    cache_key = None
+    built = None
     if isinstance(connectivity, Connectivity):
         cache_key = (id(connectivity), groups, tuple(spread_params), dt, np.asarray(jax.random.key_data(k_conn)).tobytes())
-    cached = _TABLES.get(cache_key)
-    if cached is None:
-        draws = [_draw_spread(conn, k, spread_params, dt) for conn, k in members]
-        # the future-input ring holds every drawn delay (steps 1 .. longest) besides the current step
-        spread_ring = 1 + max([int(st.max()) for draw in draws for _, st, _ in draw], default=0) if spread else 0
-    else:
-        spread_ring = cached[1]
+        built = _TABLES.get(cache_key)
+    if built is None:
+        built = _tables(members, conn_axis, groups, sum(sizes), spread_params, dt)
+        if isinstance(connectivity, Connectivity):
+            _TABLES[cache_key] = built
+            weakref.finalize(connectivity, _TABLES.pop, cache_key, None)
+    tables, spread_ring = built
+    del members, built
     if batch_mode is None:
         batch_mode = "map" if jax.default_backend() == "cpu" else "vmap"
     plan = _Plan(
@@ -865,16 +876,6 @@ def simulate(
         if tuple(np.shape(state.v)) != expected:
             raise ValueError(f"state.v has shape {np.shape(state.v)}; this network and key need {expected}")
     fn = _compiled(plan, net_axes, key_axis, conn_axis, batch_mode)
-    if cached is None:
-        per_member = [_group_tables(plan, conn, draw) for (conn, _), draw in zip(members, draws)]
-        tables = per_member[0] if conn_axis is None else _stack_tables(per_member, sum(sizes))
-        del draws, per_member
-        if cache_key is not None:
-            _TABLES[cache_key] = (tables, spread_ring)
-            weakref.finalize(connectivity, _TABLES.pop, cache_key, None)
-    else:
-        tables = cached[0]
-    del members
     args = (tables, network, key, state)
     axes = (conn_axis, net_axes, key_axis, key_axis)
     parts = _worker_count(workers, batch)
