@@ -48,6 +48,7 @@ import numpy as np
 
 from .._checks import as_checked_array, is_concrete
 from ..populations import Conductance, Network
+from . import _kernel
 from . import _statistics as stats
 from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights
 from ._drive import hashed_uniform24, poisson_cdf_table, poisson_from_uniform, poisson_table_bounds, uniform24
@@ -158,6 +159,7 @@ class _Plan:
     spread: tuple = ()  # blocks with per-synapse delays/weights: (source, target, excitatory, factors)
     spread_ring: int = 0  # future-input ring length (steps) of those blocks
     emission: str = "bits"  # "bits" (loop over spiking neurons; CPU) or "top_k" (vectorized)
+    kernel: bool = False  # deliver spikes with the compiled CPU kernel (._kernel) instead of a fori_loop
 
     @property
     def channels(self) -> int:
@@ -231,7 +233,10 @@ def _deliver(plan, tables, hist, counts, t, n_total, dtype, scalars):
             return x.at[targets].add(value, mode="promise_in_bounds")
 
         x0 = jnp.zeros(n_total + _SINKS, dtype) if scalars[g] is None else shared
-        x = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, x0)
+        if plan.kernel:
+            x = _kernel.deliver(tables[g], row, counts[b][slot], x0, value)
+        else:
+            x = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, x0)
         if scalars[g] is None:
             counts_out.append(x[:n_total])
         else:
@@ -266,7 +271,12 @@ def _deliver_spread(plan, tables, hist, counts, arrive, t, weights):
             return x.at[addr].add(value, mode="promise_in_bounds")
 
         ch = 0 if exc or plan.channels == 1 else 1
-        arrive[ch] = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, arrive[ch])
+        if plan.kernel:
+            arrive[ch] = _kernel.deliver(
+                index, row, counts[b][slot], arrive[ch], w, offset=base, modulus=size, factors=factors
+            )
+        else:
+            arrive[ch] = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, arrive[ch])
     now = (t % plan.spread_ring) * width
     inputs = [jax.lax.dynamic_slice_in_dim(x, now, n_total) for x in arrive]
     arrive = [jax.lax.dynamic_update_slice_in_dim(x, jnp.zeros(n_total, x.dtype), now, 0) for x in arrive]
@@ -407,9 +417,18 @@ def _step(plan, tables, c, cdfs, key, carry, t):
     v = jnp.where(spiked, c["v_reset"], v)
     ref = jnp.where(spiked, c["ref_steps"], ref)
 
-    emit = _emit_bits if plan.emission == "bits" else _emit
-    hist, counts = emit(plan, spiked, hist, counts, t)
-    acc = stats.accumulate(acc, spiked, t, plan.transient_steps)
+    if plan.kernel:
+        hist, counts = list(hist), list(counts)
+        for b in range(len(plan.sizes)):
+            hist[b], counts[b], acc = _kernel.emit(
+                spiked, t, t % plan.ring, hist[b], counts[b], acc,
+                lo=off[b], hi=off[b + 1], transient=plan.transient_steps,
+            )
+        hist, counts = tuple(hist), tuple(counts)
+    else:
+        emit = _emit_bits if plan.emission == "bits" else _emit
+        hist, counts = emit(plan, spiked, hist, counts, t)
+        acc = stats.accumulate(acc, spiked, t, plan.transient_steps)
     record = (
         jnp.stack([c_b[t % plan.ring] for c_b in counts]),
         spiked[np.asarray(plan.sample, dtype=np.int32)],
@@ -655,6 +674,7 @@ def simulate(
     workers: int | None = None,
     state: SimulationState | None = None,
     batch_mode: str | None = None,
+    delivery: str | None = None,
 ) -> SimulationResult:
     """Simulate the spiking network that ``network`` describes for ``duration`` ms.
 
@@ -696,6 +716,11 @@ def simulate(
             run exactly; statistics cover the current chunk only.
         batch_mode: ``"map"`` (members one after another inside the program; CPU default) or
             ``"vmap"`` (vectorized; default on GPU/TPU).  Results do not depend on it.
+        delivery: how spikes reach their targets: ``"kernel"`` (a compiled C++ loop called
+            from XLA, :mod:`._kernel`; CPU only, built on first use with the system's C++
+            compiler) or ``"loop"`` (a ``jax.lax.fori_loop`` of scatter-adds; any backend).
+            Default: the kernel on the CPU where it builds, else the loop.  Results do not
+            depend on it.
         workers: a batch is split into this many equal slices that run concurrently (default:
             the CPU cores available, a divisor of the batch; 1 on a GPU).  Results do not
             depend on it.
@@ -719,6 +744,10 @@ def simulate(
         raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
     if batch_mode not in (None, "map", "vmap"):
         raise ValueError(f"batch_mode must be 'map' or 'vmap', got {batch_mode!r}")
+    if delivery not in (None, "kernel", "loop"):
+        raise ValueError(f"delivery must be 'kernel' or 'loop', got {delivery!r}")
+    if delivery == "kernel" and (jax.default_backend() != "cpu" or not _kernel.available()):
+        raise ValueError("delivery='kernel' needs the CPU backend and a C++ compiler (see mfjax.spiking._kernel)")
     if rng not in ("hash", "threefry"):
         raise ValueError(f"rng must be 'hash' or 'threefry', got {rng!r}")
     if not transient < duration:
@@ -866,6 +895,7 @@ def simulate(
         transient_steps=transient_steps, bin_steps=bin_steps, window_steps=window_steps,
         segment_bins=segment_bins, rng=rng, shared_drive=shared_drive, spread=tuple(spread), spread_ring=spread_ring,
         emission="bits" if batch_mode == "map" else "top_k",
+        kernel=_use_kernel(delivery, batch_mode),
     )
     if state is not None:
         if not isinstance(state, SimulationState):
@@ -889,6 +919,14 @@ def simulate(
         results = list(pool.map(lambda a: jax.block_until_ready(fn(*a)), slices))
     result = jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs), *results)
     return result
+
+
+def _use_kernel(delivery, batch_mode) -> bool:
+    """Deliver with the compiled kernel: when asked, or by default on the CPU with members run
+    one after another (``batch_mode="map"``) where the kernel builds."""
+    if delivery is not None:
+        return delivery == "kernel"
+    return batch_mode == "map" and jax.default_backend() == "cpu" and _kernel.available()
 
 
 def _worker_count(workers, batch) -> int:
