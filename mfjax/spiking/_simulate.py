@@ -451,11 +451,16 @@ def _sinks(table, n):
 
 def _group_tables(groups, n: int, conn: Connectivity, spread_draws) -> tuple:
     """The tables the compiled program reads, built eagerly so that XLA reads plain contiguous
-    rows: one per group (the rows of its blocks side by side), and per block with distributed
+    rows: one per group (the rows of its blocks side by side; uint16 addresses while the
+    network has at most 65,472 neurons, else int32), and per block with distributed
     delays/weights its future-input addresses ``delay_steps * (N + _SINKS) + target`` and its
     weight factors (or None).  ``groups``: ``_Plan.groups``; ``n``: number of neurons;
     ``spread_draws``: (block index, delay steps, factors) per entry of ``_Plan.spread``."""
-    main = tuple(_sinks(jnp.concatenate([conn.tables[i] for i in members], axis=-1), n) for _, _, _, members in groups)
+    address = jnp.uint16 if n + _SINKS <= 2**16 else jnp.int32  # half the memory traffic where it fits
+    main = tuple(
+        _sinks(jnp.concatenate([conn.tables[i] for i in members], axis=-1), n).astype(address)
+        for _, _, _, members in groups
+    )
     spread = tuple(
         (jnp.asarray(steps) * (n + _SINKS) + _sinks(conn.tables[i], n), None if f is None else jnp.asarray(f))
         for i, steps, f in spread_draws

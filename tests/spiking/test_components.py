@@ -106,3 +106,35 @@ def test_power_spectrum_is_bartletts_estimate():
                                 detrend="constant", average="mean")
     np.testing.assert_allclose(freqs, f_ref)
     np.testing.assert_allclose(psd, p_ref.T, rtol=1e-10, atol=1e-20)  # DC bin: rounding only
+
+
+@pytest.mark.parametrize("address", ["uint16", "int32"])
+@pytest.mark.parametrize("ring", [False, True])
+def test_delivery_kernel_equals_numpy_add_at(address, ring):
+    # the compiled delivery kernel (mfjax.spiking._kernel) against numpy's unbuffered np.add.at:
+    # every synapse of the listed spikes (a repeated spike and an out-of-range row included)
+    # adds its weight, optionally times a per-synapse factor into a ring of future input.
+    from mfjax.spiking import _kernel
+
+    if not _kernel.available():
+        pytest.skip("no C++ compiler for the kernel")
+    rng = np.random.default_rng(3)
+    rows, width, size = 40, 13, 300
+    table = rng.integers(0, size + 5, (rows, width)).astype(address)  # >= size: skipped
+    spikes = np.array([3, 17, 3, 39, 0, 99, 5, 6], np.int32)
+    count, weight = 6, 0.25
+    x0 = rng.normal(size=size)
+    expected = x0.copy()
+    factors = rng.uniform(0.5, 1.5, (rows, width)) if ring else None
+    offset, modulus = (250, size) if ring else (0, 0)
+    for i in spikes[:count]:
+        if i >= rows:
+            continue
+        addr = table[i].astype(np.int64) + offset
+        addr = np.where(addr >= modulus, addr - modulus, addr) if ring else addr
+        keep = (addr >= 0) & (addr < size)
+        w = weight * (factors[i] if ring else np.ones(width))
+        np.add.at(expected, addr[keep], w[keep])
+    got = _kernel.deliver(jnp.asarray(table), jnp.asarray(spikes), count, jnp.asarray(x0), weight, offset=offset,
+                          modulus=modulus, factors=None if factors is None else jnp.asarray(factors))
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-14, atol=1e-14)
