@@ -15,7 +15,8 @@ over every neuron).
 
 The kernel is compiled on first use with the system's C++ compiler (``$CXX``, else ``c++``)
 against the XLA FFI headers that ship with jaxlib, and cached in ``$MFJAX_CACHE_DIR`` (default
-``~/.cache/mfjax``) under a name that hashes the source, jaxlib and compiler.  Where no compiler
+``~/.cache/mfjax``; a per-user folder of the temporary directory where that is not writable)
+under a name that hashes the source, jaxlib and compiler.  Where no compiler
 is found or the build fails, :func:`available` is False (with one warning) and the simulator
 keeps its pure-JAX loop; ``MFJAX_KERNELS=0`` turns the kernel off.  CPU only.
 """
@@ -46,11 +47,16 @@ _SYMBOLS = {
 }
 
 
-def _cache_dir() -> Path:
+def _cache_dirs() -> list[Path]:
+    """Where the built kernel may live: ``$MFJAX_CACHE_DIR``, else ``$XDG_CACHE_HOME/mfjax`` or
+    ``~/.cache/mfjax``; then a per-user folder in the temporary directory (read-only homes)."""
     if os.environ.get("MFJAX_CACHE_DIR"):
-        return Path(os.environ["MFJAX_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mfjax"
+        first = Path(os.environ["MFJAX_CACHE_DIR"])
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        first = Path(base) / "mfjax"
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    return [first, Path(tempfile.gettempdir()) / f"mfjax-{user}"]
 
 
 def _build() -> Path:
@@ -59,27 +65,33 @@ def _build() -> Path:
     compiler = shutil.which(os.environ.get("CXX", "c++"))
     if compiler is None:
         raise RuntimeError("no C++ compiler found (set $CXX)")
-    include = jax.ffi.include_dir()
     source = _SOURCE.read_bytes()
     import jaxlib
 
     tag = hashlib.sha256(source + jaxlib.__version__.encode() + compiler.encode()).hexdigest()[:16]
-    target = _cache_dir() / f"events-{tag}.so"
-    if target.exists():
+    errors = []
+    for folder in _cache_dirs():
+        target = folder / f"events-{tag}.so"
+        if target.exists():
+            return target
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+        except OSError as err:  # not writable: try the next folder
+            errors.append(f"{folder}: {err}")
+            continue
+        os.close(fd)
+        try:
+            cmd = [compiler, "-O3", "-std=c++17", "-shared", "-fPIC", "-w", f"-I{jax.ffi.include_dir()}", str(_SOURCE), "-o", tmp]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-    os.close(fd)
-    try:
-        cmd = [compiler, "-O3", "-std=c++17", "-shared", "-fPIC", "-w", f"-I{include}", str(_SOURCE), "-o", tmp]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    raise RuntimeError("no writable cache folder for the kernel (" + "; ".join(errors) + ")")
 
 
 @functools.lru_cache(maxsize=1)

@@ -138,3 +138,20 @@ def test_delivery_kernel_equals_numpy_add_at(address, ring):
     got = _kernel.deliver(jnp.asarray(table), jnp.asarray(spikes), count, jnp.asarray(x0), weight, offset=offset,
                           modulus=modulus, factors=None if factors is None else jnp.asarray(factors))
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-14, atol=1e-14)
+
+
+def test_kernel_builds_in_the_temporary_folder_when_the_cache_is_not_writable(tmp_path, monkeypatch):
+    # a cache folder that cannot be created (its parent is a file) falls back to $TMPDIR/mfjax-<uid>
+    import shutil
+    import tempfile
+
+    from mfjax.spiking import _kernel
+
+    if shutil.which("c++") is None:
+        pytest.skip("no C++ compiler")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("MFJAX_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    built = _kernel._build()
+    assert built.parent.parent == tmp_path and built.name.startswith("events-") and built.stat().st_size > 0
