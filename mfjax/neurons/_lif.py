@@ -20,7 +20,11 @@ exact 0 instead of producing inf/NaN):
   primitive on ``[0, 8]`` (coefficients from 30-digit mpmath, ``_tables.py``) and the closed
   term-by-term integral of the asymptotic series of ``erfcx`` beyond 8.
 * derivatives of ``log R`` are exact (``d R / d y_th = sqrt(pi) erfcx(-y_th)``), supplied by a
-  custom JVP, so gradients never differentiate the quadrature.
+  custom JVP, so gradients never differentiate the quadrature;
+* the rate ``1 / (tau_ref + tau_m e^{log R})`` is exactly 0 (derivative 0) once ``log R`` passes
+  0.9 of the float range's logarithm (float64: nu < 1e-270 Hz), and the ``sigma = 0`` branch is
+  only evaluated when some point has ``sigma = 0`` (``lax.cond``), so an ordinary sweep costs
+  two Chebyshev sums, two Dawson functions and four exponentials/logarithms per point.
 """
 
 from __future__ import annotations
@@ -211,6 +215,7 @@ class _Reduced(eqx.Module):
     log_nu_tau: jax.Array  # log(nu * tau_m)
     shift: jax.Array  # Fourcaud-Brunel shift in units of sigma
     tau_m: jax.Array  # membrane time constant (ms), broadcast
+    tau_ref: jax.Array  # refractory period (ms), broadcast
 
 
 def _broadcast_inputs(neuron: LIF, mu, sigma):
@@ -232,12 +237,17 @@ def _reduce(neuron: LIF, mu, sigma, shifted: bool) -> _Reduced:
     y_r = (v_reset - mu) / s
     log_r_noise = _log_mfpt(y_th, y_r)
     # sigma = 0: deterministic passage time tau_m log((mu - v_r)/(mu - v_th)) above threshold
+    # (computed only when some point needs it: a sweep without sigma = 0 skips it)
     supra = mu > v_th
-    excess = jnp.where(supra, mu - v_th, 1.0)
-    log_r_det = jnp.where(supra, jnp.log(jnp.log1p((v_th - v_reset) / excess)), jnp.inf)
+
+    def deterministic():
+        excess = jnp.where(supra, mu - v_th, 1.0)
+        return jnp.where(supra, jnp.log(jnp.log1p((v_th - v_reset) / excess)), jnp.inf)
+
+    log_r_det = jax.lax.cond(jnp.any(supra & ~noisy), deterministic, lambda: jnp.full_like(mu, jnp.inf))
     log_r = jnp.where(noisy, log_r_noise, log_r_det)
     log_nu_tau = _log_rate_times_tau(log_r, tau_ref / tau_m)
-    return _Reduced(y_th, y_r, noisy, log_r, log_nu_tau, shift, tau_m)
+    return _Reduced(y_th, y_r, noisy, log_r, log_nu_tau, shift, tau_m, tau_ref)
 
 
 def _check_call(neuron, mu, sigma, correction):
@@ -290,7 +300,11 @@ def lif_rate(neuron: LIF, mu, sigma, correction: str = "shift"):
 @partial(jax.jit, static_argnames="correction")
 def _lif_rate(neuron, mu, sigma, correction):
     red = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
-    nu = 1000.0 / red.tau_m * jnp.exp(red.log_nu_tau)
+    # nu = 1 / (tau_ref + tau_m R); R beyond 0.9 of the float range (float64: nu < 1e-270 Hz,
+    # float32: < 1e-32 Hz) gives exactly 0 Hz with a zero, not NaN, derivative
+    log_r_max = 0.9 * math.log(float(jnp.finfo(red.log_r.dtype).max))
+    finite = red.log_r < log_r_max
+    nu = jnp.where(finite, 1000.0 / (red.tau_ref + red.tau_m * jnp.exp(jnp.minimum(red.log_r, log_r_max))), 0.0)
     if correction != "taylor":
         return nu
     # first-order term relative to nu0: nu0 tau_m sqrt(pi) shift [erfcx(-y_th) - erfcx(-y_r)]
