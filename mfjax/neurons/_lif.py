@@ -9,8 +9,8 @@ standard deviation of the input in mV (the NNMT convention), ``xi`` is unit whit
 
 Units: time ms, voltage mV, rates Hz, current pA, capacitance pF.
 
-Numerical scheme (all quantities in log space so that deep sub-threshold rates underflow to an
-exact 0 instead of producing inf/NaN):
+Numerical scheme (quantities in log space or scaled by ``e^{-b^2}``, so that deep sub-threshold
+rates underflow to an exact 0 instead of producing inf/NaN):
 
 * mean first-passage time ``T = tau_m R`` with ``R = sqrt(pi) int_{y_r}^{y_th} erfcx(-u) du``,
   ``y = (v - mu) / sigma`` (Siegert 1951; Amit & Brunel 1997 eq. 21; Brunel 2000 eq. 21);
@@ -21,10 +21,11 @@ exact 0 instead of producing inf/NaN):
   term-by-term integral of the asymptotic series of ``erfcx`` beyond 8.
 * derivatives of ``log R`` are exact (``d R / d y_th = sqrt(pi) erfcx(-y_th)``), supplied by a
   custom JVP, so gradients never differentiate the quadrature;
-* the rate ``1 / (tau_ref + tau_m e^{log R})`` is exactly 0 (derivative 0) once ``log R`` passes
-  0.9 of the float range's logarithm (float64: nu < 1e-270 Hz), and the ``sigma = 0`` branch is
-  only evaluated when some point has ``sigma = 0`` (``lax.cond``), so an ordinary sweep costs
-  two Chebyshev sums, two Dawson functions and four exponentials/logarithms per point.
+* the rate itself needs no logarithm: ``nu tau_m = q / (q tau_ref/tau_m + 1)`` with
+  ``q = 1/R = e^{-b^2} / (sqrt(pi) S)`` (see :func:`_mfpt_parts`), which underflows to 0 deep
+  below threshold; the ``sigma = 0`` branch is only evaluated when some point has ``sigma = 0``
+  (``lax.cond``).  A point costs two Chebyshev sums, two asymptotic sums, two Dawson functions,
+  two exponentials and a division.
 """
 
 from __future__ import annotations
@@ -161,25 +162,29 @@ def _erfcx_integral(a, b):
     return below + series / math.sqrt(math.pi)
 
 
-@jax.custom_jvp
-def _log_mfpt(y_th, y_r):
-    """log R, R = sqrt(pi) int_{y_r}^{y_th} erfcx(-u) du  (mean first-passage time / tau_m).
+def _mfpt_parts(y_th, y_r):
+    """``(b, e^{-b^2}, S)`` with ``R = sqrt(pi) e^{b^2} S``, R = sqrt(pi) int_{y_r}^{y_th} erfcx(-u) du
+    (mean first-passage time / tau_m; requires y_r < y_th).
 
-    Requires y_r < y_th.  R can exceed the float range (deep sub-threshold); log R cannot.
     With ``G(x) = int_0^x erfcx`` and ``b = max(y_th, 0)``, ``a = max(y_r, 0)``, the parts with
     ``u < 0`` and ``u > 0`` (where ``erfcx(-u) = 2 e^{u^2} - erfcx(u)``) combine to::
 
-        R / sqrt(pi) = e^{b^2} [ e^{-b^2} (G(|y_r|) - G(|y_th|)) + 2 D(b) - 2 e^{a^2 - b^2} D(a) ]
+        S = e^{-b^2} (G(|y_r|) - G(|y_th|)) + 2 D(b) - 2 e^{a^2 - b^2} D(a)
 
     (``D`` Dawson's function), one ``G`` difference per point and no overflow.
     """
     b = jnp.maximum(y_th, 0.0)
     a = jnp.maximum(y_r, 0.0)
-    scaled = (
-        jnp.exp(-b * b) * _erfcx_integral(jnp.abs(y_th), jnp.abs(y_r))
-        + 2.0 * dawsn(b)
-        - 2.0 * jnp.exp((a - b) * (a + b)) * dawsn(a)
-    )
+    decay = jnp.exp(-b * b)
+    scaled = decay * _erfcx_integral(jnp.abs(y_th), jnp.abs(y_r)) + 2.0 * dawsn(b) - 2.0 * jnp.exp((a - b) * (a + b)) * dawsn(a)
+    return b, decay, scaled
+
+
+@jax.custom_jvp
+def _log_mfpt(y_th, y_r):
+    """log R (see :func:`_mfpt_parts`); R can exceed the float range (deep sub-threshold), log R
+    cannot."""
+    b, _, scaled = _mfpt_parts(y_th, y_r)
     return _LOG_SQRT_PI + b * b + jnp.log(scaled)
 
 
@@ -191,6 +196,25 @@ def _log_mfpt_jvp(primals, tangents):
     d_th = jnp.exp(_LOG_SQRT_PI + _log_erfcx_neg(y_th) - log_r)
     d_r = jnp.exp(_LOG_SQRT_PI + _log_erfcx_neg(y_r) - log_r)
     return log_r, d_th * dy_th - d_r * dy_r
+
+
+@jax.custom_jvp
+def _inverse_mfpt(y_th, y_r):
+    """1/R = e^{-b^2} / (sqrt(pi) S) (see :func:`_mfpt_parts`): the rate times tau_m without
+    refractoriness, with no logarithm; it underflows to 0 deep below threshold."""
+    _, decay, scaled = _mfpt_parts(y_th, y_r)
+    return decay / (math.sqrt(math.pi) * scaled)
+
+
+@_inverse_mfpt.defjvp
+def _inverse_mfpt_jvp(primals, tangents):
+    # d(1/R) = -(1/R)^2 dR, dR = sqrt(pi) [erfcx(-y_th) dy_th - erfcx(-y_r) dy_r], in log space
+    y_th, y_r = primals
+    dy_th, dy_r = tangents
+    log_r = _log_mfpt(y_th, y_r)
+    d_th = jnp.exp(_LOG_SQRT_PI + _log_erfcx_neg(y_th) - 2.0 * log_r)
+    d_r = jnp.exp(_LOG_SQRT_PI + _log_erfcx_neg(y_r) - 2.0 * log_r)
+    return _inverse_mfpt(y_th, y_r), d_r * dy_r - d_th * dy_th
 
 
 def _log_rate_times_tau(log_r, ref_ratio):
@@ -212,6 +236,7 @@ class _Reduced(eqx.Module):
     y_r: jax.Array
     noisy: jax.Array
     log_r: jax.Array  # log of T/tau_m (mean first-passage time over tau_m); +inf when silent
+    inv_r: jax.Array  # tau_m/T (no logarithm: the rate's fast path); 0 when silent
     log_nu_tau: jax.Array  # log(nu * tau_m)
     shift: jax.Array  # Fourcaud-Brunel shift in units of sigma
     tau_m: jax.Array  # membrane time constant (ms), broadcast
@@ -235,19 +260,22 @@ def _reduce(neuron: LIF, mu, sigma, shifted: bool) -> _Reduced:
     s = jnp.where(noisy, sigma, 1.0)
     y_th = (v_th - mu) / s
     y_r = (v_reset - mu) / s
-    log_r_noise = _log_mfpt(y_th, y_r)
     # sigma = 0: deterministic passage time tau_m log((mu - v_r)/(mu - v_th)) above threshold
     # (computed only when some point needs it: a sweep without sigma = 0 skips it)
     supra = mu > v_th
 
     def deterministic():
-        excess = jnp.where(supra, mu - v_th, 1.0)
-        return jnp.where(supra, jnp.log(jnp.log1p((v_th - v_reset) / excess)), jnp.inf)
+        r = jnp.log1p((v_th - v_reset) / jnp.where(supra, mu - v_th, 1.0))
+        return jnp.where(supra, jnp.log(r), jnp.inf), jnp.where(supra, 1.0 / r, 0.0)
 
-    log_r_det = jax.lax.cond(jnp.any(supra & ~noisy), deterministic, lambda: jnp.full_like(mu, jnp.inf))
-    log_r = jnp.where(noisy, log_r_noise, log_r_det)
+    def silent():
+        return jnp.full_like(mu, jnp.inf), jnp.zeros_like(mu)
+
+    log_r_det, inv_r_det = jax.lax.cond(jnp.any(supra & ~noisy), deterministic, silent)
+    log_r = jnp.where(noisy, _log_mfpt(y_th, y_r), log_r_det)
+    inv_r = jnp.where(noisy, _inverse_mfpt(y_th, y_r), inv_r_det)
     log_nu_tau = _log_rate_times_tau(log_r, tau_ref / tau_m)
-    return _Reduced(y_th, y_r, noisy, log_r, log_nu_tau, shift, tau_m, tau_ref)
+    return _Reduced(y_th, y_r, noisy, log_r, inv_r, log_nu_tau, shift, tau_m, tau_ref)
 
 
 def _check_call(neuron, mu, sigma, correction):
@@ -300,11 +328,8 @@ def lif_rate(neuron: LIF, mu, sigma, correction: str = "shift"):
 @partial(jax.jit, static_argnames="correction")
 def _lif_rate(neuron, mu, sigma, correction):
     red = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
-    # nu = 1 / (tau_ref + tau_m R); R beyond 0.9 of the float range (float64: nu < 1e-270 Hz,
-    # float32: < 1e-32 Hz) gives exactly 0 Hz with a zero, not NaN, derivative
-    log_r_max = 0.9 * math.log(float(jnp.finfo(red.log_r.dtype).max))
-    finite = red.log_r < log_r_max
-    nu = jnp.where(finite, 1000.0 / (red.tau_ref + red.tau_m * jnp.exp(jnp.minimum(red.log_r, log_r_max))), 0.0)
+    # nu = 1 / (tau_ref + tau_m R) = (1/R) / (tau_ref (1/R) + tau_m): no logarithm, 0 when silent
+    nu = 1000.0 * red.inv_r / (red.tau_ref * red.inv_r + red.tau_m)
     if correction != "taylor":
         return nu
     # first-order term relative to nu0: nu0 tau_m sqrt(pi) shift [erfcx(-y_th) - erfcx(-y_r)]
