@@ -86,7 +86,7 @@ def benchmark(out_path: Path, n_siegert: int, n_sub: int) -> dict:
     t0 = time.perf_counter()
     f(mu_j, sigma_j).block_until_ready()
     siegert_compile = time.perf_counter() - t0
-    t_siegert, rates_mfjax = best_time(lambda: f(mu_j, sigma_j))
+    t_siegert, rates_mfjax = best_time(lambda: f(mu_j, sigma_j), repeat=50)  # ~2 ms a call
     # 2. microcircuit
     net = microcircuit("pd14", "shift")
     solve = jax.jit(lambda n: solve_rates(n, on_failure="return"))

@@ -22,8 +22,9 @@ rates underflow to an exact 0 instead of producing inf/NaN):
 * derivatives of ``log R`` are exact (``d R / d y_th = sqrt(pi) erfcx(-y_th)``), supplied by a
   custom JVP, so gradients never differentiate the quadrature;
 * the rate itself needs no logarithm: ``nu tau_m = q / (q tau_ref/tau_m + 1)`` with
-  ``q = 1/R = e^{-b^2} / (sqrt(pi) S)`` (see :func:`_mfpt_parts`), which underflows to 0 deep
-  below threshold; the ``sigma = 0`` branch is only evaluated when some point has ``sigma = 0``
+  ``q = 1/R = e^{-b^2} / (sqrt(pi) S)`` (see :func:`_mfpt_parts`; computed times ``e^64`` so
+  that rates down to the smallest normal float survive), which underflows to 0 deep below
+  threshold; the ``sigma = 0`` branch is only evaluated when some point has ``sigma = 0``
   (``lax.cond``).  A point costs two Chebyshev sums, two asymptotic sums, two Dawson functions,
   two exponentials and a division.
 """
@@ -163,7 +164,7 @@ def _erfcx_integral(a, b):
 
 
 def _mfpt_parts(y_th, y_r):
-    """``(b, e^{-b^2}, S)`` with ``R = sqrt(pi) e^{b^2} S``, R = sqrt(pi) int_{y_r}^{y_th} erfcx(-u) du
+    """``(b, e^{-b^2}, e^{a^2 - b^2}, S)`` with ``R = sqrt(pi) e^{b^2} S``, R = sqrt(pi) int_{y_r}^{y_th} erfcx(-u) du
     (mean first-passage time / tau_m; requires y_r < y_th).
 
     With ``G(x) = int_0^x erfcx`` and ``b = max(y_th, 0)``, ``a = max(y_r, 0)``, the parts with
@@ -176,15 +177,16 @@ def _mfpt_parts(y_th, y_r):
     b = jnp.maximum(y_th, 0.0)
     a = jnp.maximum(y_r, 0.0)
     decay = jnp.exp(-b * b)
-    scaled = decay * _erfcx_integral(jnp.abs(y_th), jnp.abs(y_r)) + 2.0 * dawsn(b) - 2.0 * jnp.exp((a - b) * (a + b)) * dawsn(a)
-    return b, decay, scaled
+    ratio = jnp.exp((a - b) * (a + b))
+    scaled = decay * _erfcx_integral(jnp.abs(y_th), jnp.abs(y_r)) + 2.0 * dawsn(b) - 2.0 * ratio * dawsn(a)
+    return b, decay, ratio, scaled
 
 
 @jax.custom_jvp
 def _log_mfpt(y_th, y_r):
     """log R (see :func:`_mfpt_parts`); R can exceed the float range (deep sub-threshold), log R
     cannot."""
-    b, _, scaled = _mfpt_parts(y_th, y_r)
+    b, _, _, scaled = _mfpt_parts(y_th, y_r)
     return _LOG_SQRT_PI + b * b + jnp.log(scaled)
 
 
@@ -198,23 +200,43 @@ def _log_mfpt_jvp(primals, tangents):
     return log_r, d_th * dy_th - d_r * dy_r
 
 
+def _scale_log(dtype) -> float:
+    """log of the factor e^c by which :func:`_scaled_inverse_mfpt` is scaled: rates down to the
+    smallest normal number survive although e^{-b^2} alone would flush to 0 earlier (XLA:CPU
+    flushes subnormals), and e^c / S cannot overflow."""
+    return 64.0 if jnp.dtype(dtype) == jnp.float64 else 16.0
+
+
 @jax.custom_jvp
-def _inverse_mfpt(y_th, y_r):
-    """1/R = e^{-b^2} / (sqrt(pi) S) (see :func:`_mfpt_parts`): the rate times tau_m without
-    refractoriness, with no logarithm; it underflows to 0 deep below threshold."""
-    _, decay, scaled = _mfpt_parts(y_th, y_r)
-    return decay / (math.sqrt(math.pi) * scaled)
+def _scaled_inverse_mfpt(y_th, y_r):
+    """e^c / R = e^{c - b^2} / (sqrt(pi) S) (see :func:`_mfpt_parts`; ``c`` from :func:`_scale_log`):
+    the rate times tau_m without refractoriness, scaled by e^c, with no logarithm; it
+    underflows to 0 deep below threshold."""
+    *_, scaled = _mfpt_parts(y_th, y_r)
+    c = _scale_log(scaled.dtype)
+    return jnp.exp(c - jnp.maximum(y_th, 0.0) ** 2) / (math.sqrt(math.pi) * scaled)
 
 
-@_inverse_mfpt.defjvp
-def _inverse_mfpt_jvp(primals, tangents):
-    # d(1/R) = -(1/R)^2 dR, dR = sqrt(pi) [erfcx(-y_th) dy_th - erfcx(-y_r) dy_r], in log space
+@_scaled_inverse_mfpt.defjvp
+def _scaled_inverse_mfpt_jvp(primals, tangents):
+    # d(1/R) = -(1/R)^2 dR, dR = sqrt(pi) [erfcx(-y_th) dy_th - erfcx(-y_r) dy_r].  With
+    # w = e^{-b^2} / (sqrt(pi) S^2) = sqrt(pi) (1/R)^2 e^{b^2}, and erfcx(-y) = e^{y^2} erfc(-y):
+    #   sqrt(pi) (1/R)^2 erfcx(-y_th) = w erfc(-y_th)              (y_th > 0; else w erfcx(-y_th))
+    #   sqrt(pi) (1/R)^2 erfcx(-y_r)  = w e^{a^2-b^2} erfc(-y_r)   (y_r > 0; else w e^{-b^2} erfcx(-y_r))
+    # all times e^c.  Nothing overflows; the arguments of the unused branches are clamped, so no
+    # inf reaches reverse mode either.
     y_th, y_r = primals
     dy_th, dy_r = tangents
-    log_r = _log_mfpt(y_th, y_r)
-    d_th = jnp.exp(_LOG_SQRT_PI + _log_erfcx_neg(y_th) - 2.0 * log_r)
-    d_r = jnp.exp(_LOG_SQRT_PI + _log_erfcx_neg(y_r) - 2.0 * log_r)
-    return _inverse_mfpt(y_th, y_r), d_r * dy_r - d_th * dy_th
+    _, decay, ratio, scaled = _mfpt_parts(y_th, y_r)
+    q = _scaled_inverse_mfpt(y_th, y_r)
+    w = q / scaled
+
+    def factor(y, above):
+        return jnp.where(y > 0, above * erfc(-jnp.maximum(y, 0.0)), erfcx(-jnp.minimum(y, 0.0)))
+
+    d_th = w * factor(y_th, 1.0)
+    d_r = w * jnp.where(y_r > 0, 1.0, decay) * factor(y_r, ratio)
+    return q, d_r * dy_r - d_th * dy_th
 
 
 def _log_rate_times_tau(log_r, ref_ratio):
@@ -236,7 +258,7 @@ class _Reduced(eqx.Module):
     y_r: jax.Array
     noisy: jax.Array
     log_r: jax.Array  # log of T/tau_m (mean first-passage time over tau_m); +inf when silent
-    inv_r: jax.Array  # tau_m/T (no logarithm: the rate's fast path); 0 when silent
+    inv_r: jax.Array  # e^c tau_m/T (no logarithm: the rate's fast path; c from _scale_log); 0 when silent
     log_nu_tau: jax.Array  # log(nu * tau_m)
     shift: jax.Array  # Fourcaud-Brunel shift in units of sigma
     tau_m: jax.Array  # membrane time constant (ms), broadcast
@@ -266,14 +288,14 @@ def _reduce(neuron: LIF, mu, sigma, shifted: bool) -> _Reduced:
 
     def deterministic():
         r = jnp.log1p((v_th - v_reset) / jnp.where(supra, mu - v_th, 1.0))
-        return jnp.where(supra, jnp.log(r), jnp.inf), jnp.where(supra, 1.0 / r, 0.0)
+        return jnp.where(supra, jnp.log(r), jnp.inf), jnp.where(supra, math.exp(_scale_log(mu.dtype)) / r, 0.0)
 
     def silent():
         return jnp.full_like(mu, jnp.inf), jnp.zeros_like(mu)
 
     log_r_det, inv_r_det = jax.lax.cond(jnp.any(supra & ~noisy), deterministic, silent)
     log_r = jnp.where(noisy, _log_mfpt(y_th, y_r), log_r_det)
-    inv_r = jnp.where(noisy, _inverse_mfpt(y_th, y_r), inv_r_det)
+    inv_r = jnp.where(noisy, _scaled_inverse_mfpt(y_th, y_r), inv_r_det)
     log_nu_tau = _log_rate_times_tau(log_r, tau_ref / tau_m)
     return _Reduced(y_th, y_r, noisy, log_r, inv_r, log_nu_tau, shift, tau_m, tau_ref)
 
@@ -328,8 +350,10 @@ def lif_rate(neuron: LIF, mu, sigma, correction: str = "shift"):
 @partial(jax.jit, static_argnames="correction")
 def _lif_rate(neuron, mu, sigma, correction):
     red = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
-    # nu = 1 / (tau_ref + tau_m R) = (1/R) / (tau_ref (1/R) + tau_m): no logarithm, 0 when silent
-    nu = 1000.0 * red.inv_r / (red.tau_ref * red.inv_r + red.tau_m)
+    # nu = 1 / (tau_ref + tau_m R) = q / (tau_ref q + tau_m), q = 1/R = e^{-c} inv_r: no
+    # logarithm, 0 when silent
+    unscale = math.exp(-_scale_log(red.inv_r.dtype))
+    nu = 1000.0 * red.inv_r / (red.tau_ref * unscale * red.inv_r + red.tau_m) * unscale
     if correction != "taylor":
         return nu
     # first-order term relative to nu0: nu0 tau_m sqrt(pi) shift [erfcx(-y_th) - erfcx(-y_r)]

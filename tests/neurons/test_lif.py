@@ -143,6 +143,25 @@ def test_derivative_wrt_mu_matches_mpmath():
         assert abs(ours / float(ref) - 1) < 1e-10
 
 
+def test_tiny_rates_down_to_the_smallest_normal_float_and_their_gradients_match_mpmath():
+    # deep below threshold the rate is e^{-y_th^2}-small; every rate that float64 can hold as a
+    # normal number is resolved (relative 1e-12; mu = -20, sigma = 1.5 gives 1.1e-306 Hz), and
+    # so are its derivatives (mpmath numerical derivatives of the mpmath Siegert)
+    for mu, sigma in [(-15.0, 1.5), (-19.0, 1.5), (-20.0, 1.5), (-5.0, 3.0)]:
+        ref = float(siegert_mpmath(mu, sigma, 20.0, 2.0, 20.0, 10.0, dps=40))
+        assert 1e-307 < ref < 1e-20
+        assert float(lif_rate(BRUNEL, mu, sigma)) == pytest.approx(ref, rel=1e-12)
+        with mp.workdps(40):
+            h = mp.mpf("1e-12")
+            d_mu = (siegert_mpmath(mu + h, sigma, 20.0, 2.0, 20.0, 10.0, dps=40)
+                    - siegert_mpmath(mu - h, sigma, 20.0, 2.0, 20.0, 10.0, dps=40)) / (2 * h)
+            d_sigma = (siegert_mpmath(mu, sigma + h, 20.0, 2.0, 20.0, 10.0, dps=40)
+                       - siegert_mpmath(mu, sigma - h, 20.0, 2.0, 20.0, 10.0, dps=40)) / (2 * h)
+        g_mu, g_sigma = jax.grad(lif_rate, argnums=(1, 2))(BRUNEL, mu, sigma)
+        assert float(g_mu) == pytest.approx(float(d_mu), rel=1e-10)
+        assert float(g_sigma) == pytest.approx(float(d_sigma), rel=1e-10)
+
+
 def cv_scipy(mu, sigma):
     """Brunel (2000) eq. A.8 by nested scipy quadrature (scipy's erfcx/erfc, not JAX's)."""
     from scipy.special import erfc, erfcx
