@@ -26,7 +26,7 @@ rates underflow to an exact 0 instead of producing inf/NaN):
   that rates down to the smallest normal float survive), which underflows to 0 deep below
   threshold; the ``sigma = 0`` branch is only evaluated when some point has ``sigma = 0``
   (``lax.cond``).  A point costs two Chebyshev sums, two asymptotic sums, two Dawson functions,
-  two exponentials and a division.
+  three exponentials and a division.
 """
 
 from __future__ import annotations
@@ -212,9 +212,13 @@ def _scaled_inverse_mfpt(y_th, y_r):
     """e^c / R = e^{c - b^2} / (sqrt(pi) S) (see :func:`_mfpt_parts`; ``c`` from :func:`_scale_log`):
     the rate times tau_m without refractoriness, scaled by e^c, with no logarithm; it
     underflows to 0 deep below threshold."""
-    *_, scaled = _mfpt_parts(y_th, y_r)
-    c = _scale_log(scaled.dtype)
-    return jnp.exp(c - jnp.maximum(y_th, 0.0) ** 2) / (math.sqrt(math.pi) * scaled)
+    b, _, _, scaled = _mfpt_parts(y_th, y_r)
+    return _scaled_inverse(b, scaled)
+
+
+def _scaled_inverse(b, scaled):
+    """e^{c - b^2} / (sqrt(pi) S) from the parts of :func:`_mfpt_parts`."""
+    return jnp.exp(_scale_log(scaled.dtype) - b * b) / (math.sqrt(math.pi) * scaled)
 
 
 @_scaled_inverse_mfpt.defjvp
@@ -227,8 +231,8 @@ def _scaled_inverse_mfpt_jvp(primals, tangents):
     # inf reaches reverse mode either.
     y_th, y_r = primals
     dy_th, dy_r = tangents
-    _, decay, ratio, scaled = _mfpt_parts(y_th, y_r)
-    q = _scaled_inverse_mfpt(y_th, y_r)
+    b, decay, ratio, scaled = _mfpt_parts(y_th, y_r)
+    q = _scaled_inverse(b, scaled)
     w = q / scaled
 
     def factor(y, above):
