@@ -14,19 +14,22 @@ rates underflow to an exact 0 instead of producing inf/NaN):
 
 * mean first-passage time ``T = tau_m R`` with ``R = sqrt(pi) int_{y_r}^{y_th} erfcx(-u) du``,
   ``y = (v - mu) / sigma`` (Siegert 1951; Amit & Brunel 1997 eq. 21; Brunel 2000 eq. 21);
-* the integral is split at ``u = 0``.  On ``u > 0`` we use ``erfcx(-u) = 2 e^{u^2} - erfcx(u)``
-  and Dawson's function ``D`` (``int_0^x e^{t^2} dt = e^{x^2} D(x)``), scaled by ``e^{-y_th^2}``;
-  the remaining integrals of ``erfcx`` over ``v >= 0`` use a Chebyshev expansion of its
-  primitive on ``[0, 8]`` (coefficients from 30-digit mpmath, ``_tables.py``) and the closed
-  term-by-term integral of the asymptotic series of ``erfcx`` beyond 8.
+* ``R = sqrt(pi) e^{b^2} S`` with ``b = max(y_th, 0)`` and ``S = Phi(y_th) - e^{a^2 - b^2}
+  Phi(y_r)`` (``a = max(y_r, 0)``), where ``Phi(y) = e^{-max(y,0)^2} int_0^y erfcx(-u) du`` is
+  bounded (``-G0(-y)`` below 0, ``2 D(y) - e^{-y^2} G0(y)`` above, ``G0`` the primitive of erfcx,
+  ``D`` Dawson's function);
+* ``Phi`` is one polynomial of degree 19 per point whose coefficients are gathered from a table
+  of 18 pieces: unit intervals on [-8, 8] (Chebyshev interpolants of 30-digit mpmath values) and
+  two asymptotic tails in ``64/y^2`` (``_tables.py``, ``data/siegert_pieces.json``); the
+  logarithm of the ``y < -8`` tail is taken once per point as a ``log1p`` of the endpoints' ratio;
 * derivatives of ``log R`` are exact (``d R / d y_th = sqrt(pi) erfcx(-y_th)``), supplied by a
   custom JVP, so gradients never differentiate the quadrature;
 * the rate itself needs no logarithm: ``nu tau_m = q / (q tau_ref/tau_m + 1)`` with
   ``q = 1/R = e^{-b^2} / (sqrt(pi) S)`` (see :func:`_mfpt_parts`; computed times ``e^64`` so
   that rates down to the smallest normal float survive), which underflows to 0 deep below
   threshold; the ``sigma = 0`` branch is only evaluated when some point has ``sigma = 0``
-  (``lax.cond``).  A point costs two Chebyshev sums, two asymptotic sums, two Dawson functions,
-  three exponentials and a division.
+  (``lax.cond``).  A point costs two gathered polynomials of degree 19, three exponentials, a
+  ``log1p`` and two divisions.
 """
 
 from __future__ import annotations
@@ -53,23 +56,21 @@ _LOG_SQRT_PI = 0.5 * math.log(math.pi)
 
 CORRECTIONS = ("shift", "taylor", "none")
 
-_ASYM_START = 8.0
+_TAIL = 8.0
 
 
-def _load_chebyshev_table():
-    """Chebyshev coefficients of G0(x) = int_0^x erfcx on [0, 8] (see ``_tables.py``)."""
-    text = resources.files("mfjax").joinpath("data/erfcx_integral_chebyshev.json").read_text()
+def _load_siegert_pieces():
+    """Power coefficients (degree 19) of the 18 pieces of Phi (see ``_tables.py``), shape (20, 18):
+    row j holds the coefficient of s^j for every piece."""
+    text = resources.files("mfjax").joinpath("data/siegert_pieces.json").read_text()
     table = json.loads(text)
-    if tuple(table["interval"]) != (0.0, _ASYM_START):
-        raise RuntimeError("erfcx_integral_chebyshev.json does not cover [0, 8]")
-    return tuple(table["coefficients"])
+    coeffs = np.asarray(table["power_coefficients"], float)
+    if table["tail"] != _TAIL or coeffs.shape != (2 * int(_TAIL) + 2, 20):
+        raise RuntimeError("siegert_pieces.json does not match this version of mfjax")
+    return coeffs.T.copy()
 
 
-_G0_COEFFS = _load_chebyshev_table()
-# erfcx(v) ~ 1/(sqrt(pi) v) sum_n (-1)^n (2n-1)!! / (2 v^2)^n ; integrated term by term.
-_ASYM_COEFFS = [
-    (-1) ** n * float(np.prod(np.arange(1, 2 * n, 2))) / 2.0**n / (2 * n) for n in range(1, 21)
-]
+_PIECES = _load_siegert_pieces()
 
 
 class LIF(eqx.Module):
@@ -134,59 +135,64 @@ def _rule(nodes, weights, ref):
     return jnp.asarray(nodes, ref.dtype).reshape(shape), jnp.asarray(weights, ref.dtype).reshape(shape)
 
 
-def _erfcx_primitive(x):
-    """G0(x) = int_0^x erfcx(v) dv for 0 <= x <= 8: Chebyshev series, Clenshaw recurrence."""
-    t = x / (0.5 * _ASYM_START) - 1.0
-    two_t = 2.0 * t
-    b1 = jnp.zeros_like(x)
-    b2 = jnp.zeros_like(x)
-    for c in _G0_COEFFS[:0:-1]:
-        b1, b2 = c + two_t * b1 - b2, b1
-    return _G0_COEFFS[0] + t * b1 - b2
+def _siegert_primitive(y):
+    """Scaled primitive of the Siegert integrand, ``Phi(y) = e^{-max(y,0)^2} int_0^y erfcx(-u) du``,
+    returned as ``(base, rest)`` with ``Phi = base + rest - log(max(-y, 8)/8) / sqrt(pi)``.
 
-
-def _erfcx_integral(a, b):
-    """int_a^b erfcx(v) dv for a, b >= 0 (elementwise, signed: a > b allowed).
-
-    Up to v = 8 the difference of the Chebyshev primitive G0; beyond, the closed integral of the
-    asymptotic series of erfcx (20 terms, truncation error < 1e-20 for v >= 8), written as
-    ``log1p`` of the ratio plus a Horner polynomial in 1/v^2, so close endpoints do not cancel.
+    ``Phi = -G0(-y)`` for ``y <= 0`` and ``2 D(y) - e^{-y^2} G0(y)`` for ``y > 0`` (``G0(x) =
+    int_0^x erfcx``, ``D`` Dawson's function).  One polynomial of degree 19 per point, its
+    coefficients gathered from the piece that holds ``y`` (``_tables.py``): unit intervals on
+    [-8, 8] (Chebyshev interpolants from 30-digit mpmath), ``s = 64/y^2`` beyond (asymptotic
+    series of erfcx and of D; the ``y > 8`` piece times ``8/y``, the two pieces next to 0 times
+    ``y``, so that ``Phi`` keeps its relative accuracy as ``y -> 0``).  ``base`` is the piece's constant
+    term, so that two points in one piece cancel it exactly; the logarithm is left to the caller,
+    who combines the two endpoints' logarithms into one ``log1p``.
     """
-    below = _erfcx_primitive(jnp.minimum(b, _ASYM_START)) - _erfcx_primitive(jnp.minimum(a, _ASYM_START))
-    aa = jnp.maximum(a, _ASYM_START)
-    ba = jnp.maximum(b, _ASYM_START)
-    ia2, ib2 = 1.0 / (aa * aa), 1.0 / (ba * ba)
-    pa, pb = jnp.zeros_like(aa), jnp.zeros_like(ba)
-    for c in _ASYM_COEFFS[::-1]:
-        pa, pb = (pa + c) * ia2, (pb + c) * ib2
-    series = jnp.log1p((ba - aa) / aa) + (pa - pb)
-    return below + series / math.sqrt(math.pi)
+    dtype = y.dtype
+    yc = jnp.clip(y, -_TAIL, _TAIL)
+    lo = jnp.minimum(jnp.floor(yc), _TAIL - 1.0)
+    above, below = y >= _TAIL, y < -_TAIL
+    tail = above | below
+    piece = jnp.where(below, 0, jnp.where(above, int(2 * _TAIL) + 1, (lo + _TAIL + 1.0).astype(jnp.int32)))
+    inv = _TAIL / jnp.maximum(jnp.abs(y), _TAIL)
+    s = jnp.where(tail, inv * inv, 2.0 * (yc - lo) - 1.0)
+    rows = jnp.asarray(_PIECES, dtype)
+    rest = jnp.zeros_like(y)
+    for j in range(rows.shape[0] - 1, 0, -1):
+        rest = (rest + rows[j][piece]) * s
+    scale = jnp.where(above, inv, jnp.where(jnp.abs(lo + 0.5) < 1.0, y, 1.0))
+    return scale * rows[0][piece], scale * rest
 
 
 def _mfpt_parts(y_th, y_r):
-    """``(b, e^{-b^2}, e^{a^2 - b^2}, S)`` with ``R = sqrt(pi) e^{b^2} S``, R = sqrt(pi) int_{y_r}^{y_th} erfcx(-u) du
+    """``(b, S)`` with ``R = sqrt(pi) e^{b^2} S``, R = sqrt(pi) int_{y_r}^{y_th} erfcx(-u) du
     (mean first-passage time / tau_m; requires y_r < y_th).
 
-    With ``G(x) = int_0^x erfcx`` and ``b = max(y_th, 0)``, ``a = max(y_r, 0)``, the parts with
-    ``u < 0`` and ``u > 0`` (where ``erfcx(-u) = 2 e^{u^2} - erfcx(u)``) combine to::
+    With ``b = max(y_th, 0)``, ``a = max(y_r, 0)`` and ``Phi`` from :func:`_siegert_primitive`::
 
-        S = e^{-b^2} (G(|y_r|) - G(|y_th|)) + 2 D(b) - 2 e^{a^2 - b^2} D(a)
+        S = Phi(y_th) - e^{a^2 - b^2} Phi(y_r)
 
-    (``D`` Dawson's function), one ``G`` difference per point and no overflow.
+    where the logarithmic parts of both endpoints (``y < -8``) combine to
+    ``e^{-b^2} log(max(-y_r, 8) / max(-y_th, 8)) / sqrt(pi)`` (one ``log1p``, no cancellation).
     """
     b = jnp.maximum(y_th, 0.0)
     a = jnp.maximum(y_r, 0.0)
     decay = jnp.exp(-b * b)
     ratio = jnp.exp((a - b) * (a + b))
-    scaled = decay * _erfcx_integral(jnp.abs(y_th), jnp.abs(y_r)) + 2.0 * dawsn(b) - 2.0 * ratio * dawsn(a)
-    return b, decay, ratio, scaled
+    base_th, rest_th = _siegert_primitive(y_th)
+    base_r, rest_r = _siegert_primitive(y_r)
+    m_th = jnp.maximum(-y_th, _TAIL)
+    m_r = jnp.maximum(-y_r, _TAIL)
+    logs = decay * jnp.log1p((m_r - m_th) / m_th) / math.sqrt(math.pi)
+    scaled = (base_th - ratio * base_r) + (rest_th - ratio * rest_r) + logs
+    return b, scaled
 
 
 @jax.custom_jvp
 def _log_mfpt(y_th, y_r):
     """log R (see :func:`_mfpt_parts`); R can exceed the float range (deep sub-threshold), log R
     cannot."""
-    b, _, _, scaled = _mfpt_parts(y_th, y_r)
+    b, scaled = _mfpt_parts(y_th, y_r)
     return _LOG_SQRT_PI + b * b + jnp.log(scaled)
 
 
@@ -212,12 +218,7 @@ def _scaled_inverse_mfpt(y_th, y_r):
     """e^c / R = e^{c - b^2} / (sqrt(pi) S) (see :func:`_mfpt_parts`; ``c`` from :func:`_scale_log`):
     the rate times tau_m without refractoriness, scaled by e^c, with no logarithm; it
     underflows to 0 deep below threshold."""
-    b, _, _, scaled = _mfpt_parts(y_th, y_r)
-    return _scaled_inverse(b, scaled)
-
-
-def _scaled_inverse(b, scaled):
-    """e^{c - b^2} / (sqrt(pi) S) from the parts of :func:`_mfpt_parts`."""
+    b, scaled = _mfpt_parts(y_th, y_r)
     return jnp.exp(_scale_log(scaled.dtype) - b * b) / (math.sqrt(math.pi) * scaled)
 
 
@@ -227,19 +228,24 @@ def _scaled_inverse_mfpt_jvp(primals, tangents):
     # w = e^{-b^2} / (sqrt(pi) S^2) = sqrt(pi) (1/R)^2 e^{b^2}, and erfcx(-y) = e^{y^2} erfc(-y):
     #   sqrt(pi) (1/R)^2 erfcx(-y_th) = w erfc(-y_th)              (y_th > 0; else w erfcx(-y_th))
     #   sqrt(pi) (1/R)^2 erfcx(-y_r)  = w e^{a^2-b^2} erfc(-y_r)   (y_r > 0; else w e^{-b^2} erfcx(-y_r))
-    # all times e^c.  Nothing overflows; the arguments of the unused branches are clamped, so no
-    # inf reaches reverse mode either.
+    # all times e^c.  w is taken from q alone, w = sqrt(pi) exp(2 log q + b^2 - c) (no overflow;
+    # 0 where q underflows), so that S has a single consumer and XLA keeps the coefficient gathers
+    # of :func:`_siegert_primitive` in one fused loop.  The arguments of the unused branches are
+    # clamped, so no inf reaches reverse mode either.
     y_th, y_r = primals
     dy_th, dy_r = tangents
-    b, decay, ratio, scaled = _mfpt_parts(y_th, y_r)
-    q = _scaled_inverse(b, scaled)
-    w = q / scaled
+    q = _scaled_inverse_mfpt(y_th, y_r)
+    b = jnp.maximum(y_th, 0.0)
+    a = jnp.maximum(y_r, 0.0)
+    positive = q > 0
+    log_w = 2.0 * jnp.log(jnp.where(positive, q, 1.0)) + b * b - _scale_log(q.dtype)
+    w = jnp.where(positive, math.sqrt(math.pi) * jnp.exp(jnp.where(positive, log_w, 0.0)), 0.0)
 
     def factor(y, above):
         return jnp.where(y > 0, above * erfc(-jnp.maximum(y, 0.0)), erfcx(-jnp.minimum(y, 0.0)))
 
     d_th = w * factor(y_th, 1.0)
-    d_r = w * jnp.where(y_r > 0, 1.0, decay) * factor(y_r, ratio)
+    d_r = w * jnp.where(y_r > 0, 1.0, jnp.exp(-b * b)) * factor(y_r, jnp.exp((a - b) * (a + b)))
     return q, d_r * dy_r - d_th * dy_th
 
 
