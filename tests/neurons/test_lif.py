@@ -78,6 +78,21 @@ def test_second_derivative_in_mu_is_finite_and_matches_finite_differences():
         assert abs(second - fd) <= 1e-6 * max(abs(fd), 1e-30), (mu, sigma, second, fd)
 
 
+def test_erfcx_matches_scipy_where_jax_erfcx_fails():
+    # jax.scipy.special.erfcx (jax 0.10) gives 0 on [26.54, 26.64] (float64) and wrong values on
+    # [9.19, 9.42] (float32); mfjax's derivatives use its own erfcx for x >= 0
+    from scipy.special import erfcx as erfcx_scipy
+
+    from mfjax.neurons._lif import _erfcx_nonnegative
+
+    x = np.concatenate([np.linspace(0.0, 40.0, 4001), np.linspace(26.5, 26.7, 2001), [1e3, 1e8]])
+    ours = np.asarray(_erfcx_nonnegative(jnp.asarray(x)))
+    np.testing.assert_allclose(ours, erfcx_scipy(x), rtol=1e-14, atol=0)
+    x32 = np.linspace(9.0, 9.6, 601).astype(np.float32)
+    ours32 = np.asarray(_erfcx_nonnegative(jnp.asarray(x32)))
+    np.testing.assert_allclose(ours32, erfcx_scipy(x32.astype(float)), rtol=2e-6, atol=0)
+
+
 def test_siegert_deep_subthreshold_is_zero_not_nan():
     r = lif_rate(BRUNEL, jnp.array([-1e4, -100.0, -100.0]), jnp.array([0.01, 0.01, 1e-8]))
     assert np.all(np.asarray(r) == 0.0)
@@ -104,7 +119,8 @@ def test_colored_noise_shift_is_shifted_siegert():
 def test_colored_noise_taylor_is_first_order_expansion():
     # Schuecker et al. 2015: nu0 + d nu/d(shift) * shift, the derivative of the mpmath Siegert
     # by a 30-digit central difference (step 1e-10, error ~1e-20)
-    for mu, sigma in [(10.0, 4.0), (14.0, 2.0), (20.0, 5.0)]:
+    # (53.2, 2): y_r = -26.6, where jax.scipy.special.erfcx(26.6) returns 0 (jax 0.10)
+    for mu, sigma in [(10.0, 4.0), (14.0, 2.0), (20.0, 5.0), (53.2, 2.0)]:
         d = sigma * ZETA_HALF / math.sqrt(2) * math.sqrt(0.5 / 10.0)
         f = lambda s: siegert_mpmath(mu, sigma, 10.0, 2.0, 15 + mp.mpf(s), mp.mpf(s))  # noqa: E731
         with mp.workdps(30):
@@ -161,8 +177,9 @@ def test_gradients_match_finite_differences(mu, sigma):
 
 
 def test_derivative_wrt_mu_matches_mpmath():
-    # independent: mpmath numerical derivative of the mpmath Siegert
-    for mu, sigma in [(12.0, 2.0), (19.0, 0.5), (30.0, 5.0)]:
+    # independent: mpmath numerical derivative of the mpmath Siegert; the last two put y_r and
+    # y_th at -26.58 and -26.6, where jax.scipy.special.erfcx(-y) returns 0 (jax 0.10)
+    for mu, sigma in [(12.0, 2.0), (19.0, 0.5), (30.0, 5.0), (376.13, 13.774), (46.6, 1.0)]:
         with mp.workdps(30):
             h = mp.mpf("1e-10")
             f = lambda m: siegert_mpmath(mu + m, sigma, 20.0, 2.0, 20.0, 10.0)  # noqa: E731
