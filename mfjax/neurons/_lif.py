@@ -132,7 +132,7 @@ def _erfcx_nonnegative(x):
 
     ``jax.scipy.special.erfcx`` (jax 0.10) returns 0 for x in [26.54, 26.64] in float64 and is
     wrong on [9.19, 9.42] in float32 (where e^{x^2} leaves the float range), so from x = 9 on the
-    asymptotic series is used instead.
+    asymptotic series is used instead (upstream: jax-ml/jax issue 38607, still open).
     """
     large = x >= _ERFCX_SERIES_START
     xs = jnp.maximum(x, _ERFCX_SERIES_START)
