@@ -46,6 +46,7 @@ import numpy as np
 from jax.scipy.special import dawsn, erfc, erfcx
 
 from .._checks import as_checked_array, is_concrete
+from ._tables import DEGREE, TAIL
 
 __all__ = ["LIF", "lif_rate", "lif_cv", "membrane_density", "CORRECTIONS"]
 
@@ -56,16 +57,17 @@ _LOG_SQRT_PI = 0.5 * math.log(math.pi)
 
 CORRECTIONS = ("shift", "taylor", "none")
 
-_TAIL = 8.0
+_TAIL = float(TAIL)  # |y| beyond which the asymptotic pieces of the table take over
+_NUM_PIECES = 2 * TAIL + 2
 
 
 def _load_siegert_pieces():
-    """Power coefficients (degree 19) of the 18 pieces of Phi (see ``_tables.py``), shape (20, 18):
+    """Power coefficients of the pieces of Phi (see ``_tables.py``), shape (DEGREE + 1, pieces):
     row j holds the coefficient of s^j for every piece."""
     text = resources.files("mfjax").joinpath("data/siegert_pieces.json").read_text()
     table = json.loads(text)
     coeffs = np.asarray(table["power_coefficients"], float)
-    if table["tail"] != _TAIL or coeffs.shape != (2 * int(_TAIL) + 2, 20):
+    if table["tail"] != TAIL or coeffs.shape != (_NUM_PIECES, DEGREE + 1):
         raise RuntimeError("siegert_pieces.json does not match this version of mfjax")
     return coeffs.T.copy()
 
@@ -170,19 +172,19 @@ def _siegert_primitive(y):
     term, so that two points in one piece cancel it exactly; the logarithm is left to the caller,
     who combines the two endpoints' logarithms into one ``log1p``.
     """
-    dtype = y.dtype
     yc = jnp.clip(y, -_TAIL, _TAIL)
     lo = jnp.minimum(jnp.floor(yc), _TAIL - 1.0)
     above, below = y >= _TAIL, y < -_TAIL
     tail = above | below
-    piece = jnp.where(below, 0, jnp.where(above, int(2 * _TAIL) + 1, (lo + _TAIL + 1.0).astype(jnp.int32)))
+    piece = jnp.where(below, 0, jnp.where(above, _NUM_PIECES - 1, (lo + _TAIL + 1.0).astype(jnp.int32)))
     inv = _TAIL / jnp.maximum(jnp.abs(y), _TAIL)
     s = jnp.where(tail, inv * inv, 2.0 * (yc - lo) - 1.0)
-    rows = jnp.asarray(_PIECES, dtype)
+    rows = jnp.asarray(_PIECES, y.dtype)
     rest = jnp.zeros_like(y)
     for j in range(rows.shape[0] - 1, 0, -1):
         rest = (rest + rows[j][piece]) * s
-    scale = jnp.where(above, inv, jnp.where(jnp.abs(lo + 0.5) < 1.0, y, 1.0))
+    next_to_zero = (lo == -1.0) | (lo == 0.0)  # pieces [-1, 0) and [0, 1) hold Phi(y)/y
+    scale = jnp.where(above, inv, jnp.where(next_to_zero, y, 1.0))
     return scale * rows[0][piece], scale * rest
 
 
