@@ -76,6 +76,12 @@ def test_second_derivative_in_mu_is_finite_and_matches_finite_differences():
         fd = (float(first(mu + h)) - float(first(mu - h))) / (2 * h)
         assert np.isfinite(second)
         assert abs(second - fd) <= 1e-6 * max(abs(fd), 1e-30), (mu, sigma, second, fd)
+        # independent: 40-digit second central difference of the mpmath Siegert
+        with mp.workdps(40):
+            hm = mp.mpf("1e-7")
+            f = lambda m: siegert_mpmath(mu + m, sigma, 20.0, 2.0, 20.0, 10.0, dps=40)  # noqa: E731
+            ref = float((f(hm) - 2 * f(0) + f(-hm)) / hm**2)
+        assert abs(second - ref) <= 1e-8 * max(abs(ref), 1e-300), (mu, sigma, second, ref)
 
 
 def test_erfcx_matches_scipy_where_jax_erfcx_fails():
