@@ -10,7 +10,7 @@ Per task: run time of the simulation proper (compiled program; peers: their run 
 time with model building and compilation/code generation, peak resident memory of the process,
 rates and CV.  Every task runs in a fresh process.  Writes ``results/spiking.json``.
 
-    python benchmarks/bench_spiking.py [--quick] [--skip-peers] [--threads 1 2]
+    python benchmarks/bench_spiking.py [--quick] [--skip-peers] [--threads 1 2] [--reuse-peers [--rerun brainpy]]
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ def main():
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--reuse-peers", action="store_true", help="keep peer results of the last JSON")
+    ap.add_argument("--rerun", nargs="+", default=[], choices=sorted(PEERS),
+                    help="with --reuse-peers: measure these peers again, keep the others")
     ap.add_argument("--merge-log", help="results printed by an earlier run: keep them, redo failed tasks")
     args = ap.parse_args()
     out_path = HERE / "results" / "spiking.json"
@@ -116,21 +118,22 @@ def main():
         results.append(in_subprocess(sys.executable, [str(HERE / "bench_spiking.py"), "--task"], task))
         print(json.dumps(results[-1]), flush=True)
     peer_results = []
+    to_run = [] if args.skip_peers else list(PEERS)
     if args.reuse_peers and out_path.exists():
-        peer_results = [r for r in json.loads(out_path.read_text())["runs"] if r["tool"] != "mfjax"]
-    elif not args.skip_peers:
-        for tool, steps in PEERS.items():
-            py = peer_python(tool, steps)
-            for model, n in [("brunel", s) for s in sizes] + [("coba", 4000)]:
-                # NEST runs with 1 and 2 threads on Brunel 12,500 (8 minutes a run at 50,000:
-                # left out); Brian2 and BrainPy with one.
-                threads = args.threads if (tool == "nest" and model == "brunel" and n == 12500) else [1]
-                if tool == "nest" and n > 12500:
-                    continue
-                for th in threads:
-                    task = dict(tool=tool, model=model, N=n, duration=1000.0, threads=th)
-                    peer_results.append(in_subprocess(py, [str(HERE / "spiking_peers.py")], task))
-                    print(json.dumps(peer_results[-1]), flush=True)
+        peer_results = [r for r in json.loads(out_path.read_text())["runs"] if r["tool"] not in ("mfjax", *args.rerun)]
+        to_run = args.rerun
+    for tool in to_run:
+        py = peer_python(tool, PEERS[tool])
+        for model, n in [("brunel", s) for s in sizes] + [("coba", 4000)]:
+            # NEST runs with 1 and 2 threads on Brunel 12,500 (8 minutes a run at 50,000:
+            # left out); Brian2 and BrainPy with one.
+            threads = args.threads if (tool == "nest" and model == "brunel" and n == 12500) else [1]
+            if tool == "nest" and n > 12500:
+                continue
+            for th in threads:
+                task = dict(tool=tool, model=model, N=n, duration=1000.0, threads=th)
+                peer_results.append(in_subprocess(py, [str(HERE / "spiking_peers.py")], task))
+                print(json.dumps(peer_results[-1]), flush=True)
     results += peer_results
     finish(results, sizes, out_path)
 

@@ -1,7 +1,8 @@
 """BrainPy 2.8 versions of the spiking benchmarks (imported by ``spiking_peers.py`` in the
 BrainPy venv).  Event-driven CSR projections (``bp.dnn.EventCSRLinear``, brainevent/numba
-kernels on the CPU); Brunel's external drive by an exact inverse-CDF table sampler (BrainPy's
-own ``PoissonInput`` draws binomial numbers per neuron per step, which is ~7x slower here)."""
+kernels on the CPU); Brunel's external drive by an exact inverse-CDF table sampler, a delta
+input of the neurons (BrainPy's own ``PoissonInput`` draws binomial numbers per neuron per step,
+which is ~7x slower here, and adds them to V even while the neuron is refractory)."""
 
 import math
 import time
@@ -25,20 +26,20 @@ def run_brainpy(task):
     n_e = 4 * n // 5
     n_i = n - n_e
 
-    class TablePoisson(bp.dyn.PoissonInput):
-        """PoissonInput with an inverse-CDF table instead of binomial draws."""
+    def table_poisson(post, num_input, freq, weight):
+        """Exact Poisson drive (inverse-CDF table) registered as a delta input of ``post``, so
+        that LifRef discards it during the refractory period like the recurrent input (BrainPy's
+        own ``PoissonInput`` adds to V directly, which LifRef then keeps while refractory)."""
+        lam = num_input * freq * 0.1e-3
+        k = np.arange(int(lam + 9 * math.sqrt(lam) + 14))
+        log_p = k * math.log(lam) - lam - np.array([math.lgamma(x + 1) for x in k])
+        cdf = jnp.asarray(np.minimum(np.cumsum(np.exp(log_p)), 1.0), jnp.float32)
 
-        def __init__(self, target_var, num_input, freq, weight):
-            super().__init__(target_var, num_input, freq, weight)
-            lam = num_input * freq * 0.1e-3
-            k = np.arange(int(lam + 9 * math.sqrt(lam) + 14))
-            log_p = k * math.log(lam) - lam - np.array([math.lgamma(x + 1) for x in k])
-            self.cdf = jnp.asarray(np.minimum(np.cumsum(np.exp(log_p)), 1.0), jnp.float32)
+        def drive():
+            u = bm.as_jax(bm.random.rand(post.num))
+            return jnp.sum(u[:, None] >= cdf[None, :], axis=1) * weight
 
-        def update(self):
-            u = bm.random.rand(*self.target_var.shape)
-            count = jnp.sum(bm.as_jax(u)[:, None] >= self.cdf[None, :], axis=1)
-            self.target_var += count * self.weight
+        post.add_inp_fun("table_poisson", drive, category="delta")
 
     if task["model"] == "brunel":
         p = BRUNEL
@@ -58,14 +59,12 @@ def run_brainpy(task):
                         comm = bp.dnn.EventCSRLinear(conn(pre.num, post.num), w)
                         projections.append(bp.dyn.FullProjDelta(pre, p["delay"], comm, post))
                 self.projections = projections
-                self.drive_e = TablePoisson(self.E.V, p["C_E"], nu_ext, p["J"])
-                self.drive_i = TablePoisson(self.I.V, p["C_E"], nu_ext, p["J"])
+                table_poisson(self.E, p["C_E"], nu_ext, p["J"])
+                table_poisson(self.I, p["C_E"], nu_ext, p["J"])
 
             def update(self):
                 for proj in self.projections:
                     proj()
-                self.drive_e()
-                self.drive_i()
                 self.E()
                 self.I()
                 return self.E.spike.value, self.I.spike.value
