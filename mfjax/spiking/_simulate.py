@@ -160,6 +160,7 @@ class _Plan:
     spread_ring: int = 0  # future-input ring length (steps) of those blocks
     emission: str = "bits"  # "bits" (loop over spiking neurons; CPU) or "top_k" (vectorized)
     kernel: bool = False  # deliver spikes with the compiled CPU kernel (._kernel) instead of a fori_loop
+    one_thread: bool = False  # keep each step's neuron update on one thread (see _unsplit)
 
     @property
     def channels(self) -> int:
@@ -364,7 +365,7 @@ def _emit_bits(plan, spiked, hist, counts, t):
 def _step(plan, tables, c, cdfs, key, carry, t):
     n_total = sum(plan.sizes)
     off = plan.offsets
-    v, ref, syn, hist, counts, arrive, acc = carry
+    v, ref, syn, hist, counts, arrive, acc, pin = carry
     dtype = v.dtype
     main_tables, spread_tables = tables
     shared, spikes_in = _deliver(plan, main_tables, hist, counts, t, n_total, dtype, c["scalar_weights"])
@@ -412,6 +413,8 @@ def _step(plan, tables, c, cdfs, key, carry, t):
             g_in * c["in_decay"] + arrivals[1] + (ext_g - ext_ex),
         )
     v = jnp.where(refractory, c["v_reset"], v_free)
+    if plan.one_thread:
+        pin, v = _unsplit(pin, v, t)
     ref = jnp.where(refractory, ref - 1, 0)
     spiked = v >= c["v_th"]
     v = jnp.where(spiked, c["v_reset"], v)
@@ -434,7 +437,23 @@ def _step(plan, tables, c, cdfs, key, carry, t):
         spiked[np.asarray(plan.sample, dtype=np.int32)],
         v[np.asarray(plan.record_v, dtype=np.int32)],
     )
-    return (v, ref, syn, hist, counts, arrive, acc), record
+    return (v, ref, syn, hist, counts, arrive, acc, pin), record
+
+
+def _unsplit(buffer, x, t):
+    """``x`` written into ``buffer`` (one element longer, carried from step to step) in place
+    and read back: the same numbers, computed by a fusion that XLA:CPU runs on one thread.
+
+    XLA:CPU splits a compute-bound loop fusion over its intra-op threads when its estimated cost
+    exceeds ~100k cycles per thread (``ParallelTaskAssigner``); the neuron update of a step,
+    with the hash and the Poisson table lookup fused in, qualifies from N ~ 10^4.  When every
+    core already runs its own slice of a batch, that split only passes half of each update to
+    the other slice's thread: ~10% slower per trial on 2 cores.  A fusion whose root may be an
+    in-place dynamic-update-slice is never split; the offset ``min(t, 0)`` is 0 at every step
+    (``t >= 0``) but not a constant XLA could fold away.
+    """
+    buffer = jax.lax.dynamic_update_slice(buffer, x, (jnp.minimum(t, 0),))
+    return buffer, buffer[: x.shape[0]]
 
 
 _SINKS = 64  # padding entries scatter into N .. N + 63, not all into one address
@@ -532,8 +551,9 @@ def _run(plan: _Plan, tables: tuple, net: Network, key, state=None):
         arrive0 = state.arrive
     acc0 = stats.init_accumulators(n_total, dtype)
     step = partial(_step, plan, tables, c, cdfs, k_run)
-    (v, ref, syn, hist, counts, arrive, acc), (pop_counts, raster, v_trace) = jax.lax.scan(
-        step, (v0, ref0, syn0, hist0, counts0, arrive0, acc0), t0 + jnp.arange(plan.steps, dtype=jnp.int32)
+    pin0 = jnp.zeros(n_total + 1, dtype) if plan.one_thread else None
+    (v, ref, syn, hist, counts, arrive, acc, _), (pop_counts, raster, v_trace) = jax.lax.scan(
+        step, (v0, ref0, syn0, hist0, counts0, arrive0, acc0, pin0), t0 + jnp.arange(plan.steps, dtype=jnp.int32)
     )
     final = SimulationState(v, ref, syn, hist, counts, t0 + plan.steps, arrive)
     return stats.summarize(plan, acc, pop_counts, raster, v_trace, dtype, final)
@@ -727,8 +747,9 @@ def simulate(
             Default: the kernel on the CPU where it builds, else the loop.  Results do not
             depend on it.
         workers: a batch is split into this many equal slices that run concurrently (default:
-            the CPU cores available, a divisor of the batch; 1 on a GPU).  Results do not
-            depend on it.
+            the CPU cores available, a divisor of the batch; 1 on a GPU).  When every core
+            runs a slice, each step's neuron update stays on its slice's thread.  Results do
+            not depend on it.
 
     Returns:
         :class:`SimulationResult`.
@@ -894,6 +915,7 @@ def simulate(
     del members, built
     if batch_mode is None:
         batch_mode = "map" if jax.default_backend() == "cpu" else "vmap"
+    parts = _worker_count(workers, batch)
     plan = _Plan(
         sizes=sizes, groups=groups, uniform=tuple(uniform), ring=ring, emit_chunks=emit_chunks, steps=steps, dt=dt,
         synapse=synapse, table_range=table_range, sample=sample, record_v=rec_v,
@@ -901,6 +923,7 @@ def simulate(
         segment_bins=segment_bins, rng=rng, shared_drive=shared_drive, spread=tuple(spread), spread_ring=spread_ring,
         emission="bits" if batch_mode == "map" else "top_k",
         kernel=_use_kernel(delivery, batch_mode),
+        one_thread=parts > 1 and parts >= _cores(),  # every core runs a slice: no intra-op split
     )
     if state is not None:
         if not isinstance(state, SimulationState):
@@ -913,7 +936,6 @@ def simulate(
     fn = _compiled(plan, net_axes, key_axis, conn_axis, batch_mode)
     args = (tables, network, key, state)
     axes = (conn_axis, net_axes, key_axis, key_axis)
-    parts = _worker_count(workers, batch)
     if parts == 1:
         return fn(*args)
     # a batch on a multi-core CPU: equal slices run concurrently from threads (XLA releases
@@ -942,11 +964,16 @@ def _worker_count(workers, batch) -> int:
     if workers is None:
         if jax.default_backend() != "cpu":
             return 1
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = _cores()
     workers = max(1, min(int(workers), batch))
     while batch % workers:
         workers -= 1
     return workers
+
+
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _batch_slice(args, axes, sl):

@@ -10,6 +10,7 @@ from scipy import integrate, special, stats
 
 import mfjax
 from mfjax import spiking
+from mfjax.spiking import _simulate
 from mfjax.neurons import LIF
 from mfjax.populations import Conductance, Network
 
@@ -130,6 +131,20 @@ def test_trials_and_parameters_batch_in_one_program():
     np.testing.assert_array_equal(
         spiking.simulate(spread, 50.0, key=keys, redraw_connectivity=True, batch_mode="vmap").raster, redrawn.raster
     )
+
+
+def test_concurrent_slices_of_a_batch_reproduce_each_members_run(monkeypatch):
+    # every core running a slice of the batch: the neuron update is then kept on one thread
+    # (an in-place update, _unsplit); each member's spikes must be those of its own run
+    monkeypatch.setattr(_simulate, "_cores", lambda: 2)
+    net = mfjax.brunel_a(g=5.0, eta=2.0, N_E=800, epsilon=0.1)
+    keys = jax.random.split(jax.random.key(11), 2)
+    conn = spiking.build_connectivity(jax.random.key(1), (800, 200), net.K)
+    sliced = spiking.simulate(net, 100.0, key=keys, connectivity=conn, workers=2)
+    for i in range(2):
+        one = spiking.simulate(net, 100.0, key=keys[i], connectivity=conn)
+        np.testing.assert_array_equal(sliced.raster[i], one.raster)
+        np.testing.assert_array_equal(sliced.state.v[i], one.state.v)
 
 
 def test_distributed_delays_and_weights_follow_the_redraw_law():
