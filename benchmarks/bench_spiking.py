@@ -81,6 +81,10 @@ def mfjax_task(task: dict) -> dict:
     cv = float(np.nanmean(np.asarray(res.cv)))
     run_s = min(runs)
     extra = dict(single_run_s=min(singles), per_trial_over_single=run_s / batch / min(singles)) if batch else {}
+    device = jax.devices()[0]
+    extra["device"] = device.device_kind
+    if device.platform != "cpu":  # peak of JAX's allocator on the accelerator
+        extra["device_peak_gib"] = (device.memory_stats() or {}).get("peak_bytes_in_use", 0) / 2**30
     return dict(task, run_s=run_s, total_s=build_s + first_s, build_s=build_s, compile_s=first_s - run_s,
                 per_trial_s=run_s / batch if batch else run_s, rates=[float(r) for r in rates], cv=cv,
                 peak_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,

@@ -19,7 +19,7 @@ def run_brainpy(task):
     import jax.numpy as jnp
 
     t_start = time.perf_counter()
-    bm.set_platform("cpu")
+    bm.set_platform(task.get("platform", "cpu"))
     bm.set_dt(0.1)
     bm.random.seed(task.get("seed", 1))
     n = task["N"]

@@ -1020,6 +1020,20 @@ def _draw_spread(conn, key, spread_params, dt):
     return out
 
 
+def _memory_limit() -> int | None:
+    """Bytes a run may use: the accelerator's memory (the limit of JAX's allocator there), else
+    the host's physical memory; None where neither can be read."""
+    device = jax.devices()[0]
+    if device.platform != "cpu":
+        stats = device.memory_stats() or {}
+        if "bytes_limit" in stats:
+            return int(stats["bytes_limit"])
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def _check_memory(batch, steps, n_sample, n_v, sizes, K, limit_bytes=None, spread=(0, 0.0)):
     """Refuse, before compiling, a run whose records and state would not fit in memory.
     ``spread``: (future-input ring rows, all channels; synapses with drawn weight factors)."""
@@ -1029,13 +1043,12 @@ def _check_memory(batch, steps, n_sample, n_v, sizes, K, limit_bytes=None, sprea
     need = (batch * (steps * (n_sample + 4 * n_v + 4 * len(sizes)) + 40 * n + 4 * rows * (n + _SINKS))
             + 4.6 * synapses + 8 * factor_synapses)
     if limit_bytes is None:
-        try:
-            limit_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
+        limit_bytes = _memory_limit()
+        if limit_bytes is None:
             return
     if need > 0.8 * limit_bytes:
         raise MemoryError(
             f"this simulation needs about {need / 2**30:.1f} GiB ({batch} runs x {steps} steps, "
-            f"{synapses:.3g} synapses) but the machine has {limit_bytes / 2**30:.1f} GiB: "
+            f"{synapses:.3g} synapses) but {limit_bytes / 2**30:.1f} GiB are available here: "
             "shorten it, batch fewer runs, or record fewer neurons (sample_size, record_v)"
         )
