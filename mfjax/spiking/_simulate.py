@@ -25,7 +25,8 @@ One time step of length ``dt`` (ms), for every neuron (NEST's ``iaf_psc_delta`` 
    neurons in their refractory period are clamped at ``V_reset`` and ignore their input;
 4. ``V >= V_th`` emits a spike, resets ``V`` to ``V_reset`` and starts ``tau_ref / dt``
    refractory steps; the indices of all spiking neurons of each population are stored in a
-   ring of the last ``max(d_ab) + 1`` steps (extracted in chunks with ``top_k``).
+   ring of the last ``max(d_ab) + 1`` steps (on the CPU by a loop over the set bits of 32-neuron
+   words, elsewhere by stream compaction).
 
 Statistics are accumulated online (spike counts, inter-spike-interval moments) and a bounded
 record is kept (population spike counts per step, the spike raster of a sample, a few membrane
@@ -143,7 +144,7 @@ class _Plan:
     groups: tuple  # (source population, delay steps, excitatory, block indices)
     uniform: tuple  # per group: a target population whose J applies to all its targets, or -1
     ring: int
-    emit_chunks: tuple  # spikes extracted per top_k, per population
+    emit_chunks: tuple  # per population: words per top_k (_emit_bits), spikes per gather (_scatter_chunks)
     steps: int
     dt: float
     synapse: object  # "delta" | "exp" | Conductance
@@ -158,8 +159,8 @@ class _Plan:
     shared_drive: bool  # every population has the same external Poisson mean
     spread: tuple = ()  # blocks with per-synapse delays/weights: (source, target, excitatory, factors)
     spread_ring: int = 0  # future-input ring length (steps) of those blocks
-    emission: str = "bits"  # "bits" (loop over spiking neurons; CPU) or "top_k" (vectorized)
-    kernel: bool = False  # deliver spikes with the compiled CPU kernel (._kernel) instead of a fori_loop
+    emission: str = "bits"  # "bits" (loop over spiking neurons; CPU) or "compact" (vectorized)
+    delivery: str = "loop"  # "kernel" (compiled CPU kernel, ._kernel), "loop" or "gather" (see _deliver)
     one_thread: bool = False  # keep each step's neuron update on one thread (see _unsplit)
 
     @property
@@ -214,8 +215,10 @@ def _deliver(plan, tables, hist, counts, t, n_total, dtype, scalars):
 
     For each of the ``n`` spikes of a group's source population ``delay`` steps ago (read from
     the ring) the merged table row is read as one contiguous slice and its targets are
-    incremented: a loop over the spikes, so the work is the number of synapses of the neurons
-    that fired (XLA runs this ~5x faster on the CPU than gathering all rows at once).  Groups
+    incremented, so the work is the number of synapses of the neurons that fired: by a loop
+    over the spikes (``plan.delivery`` ``"kernel"`` in C++ or ``"loop"``, XLA's loop; ~5x
+    faster on the CPU than gathering all rows at once) or, for accelerators, ``"gather"``: a
+    few wide operations per step (:func:`_scatter_chunks`).  Groups
     whose weight is the same for every target (``scalars[g]`` not None) add that weight into
     one shared array (fewer arrays to keep in cache); the others count spikes in their own
     array, weighted per target afterwards.  Returns (shared array or None, per-group counts).
@@ -234,8 +237,11 @@ def _deliver(plan, tables, hist, counts, t, n_total, dtype, scalars):
             return x.at[targets].add(value, mode="promise_in_bounds")
 
         x0 = jnp.zeros(n_total + _SINKS, dtype) if scalars[g] is None else shared
-        if plan.kernel:
+        if plan.delivery == "kernel":
             x = _kernel.deliver(tables[g], row, counts[b][slot], x0, value)
+        elif plan.delivery == "gather":
+            rows = partial(_rows, tables[g], value=value)
+            x = _scatter_chunks(x0, row, counts[b][slot], plan.emit_chunks[b], rows, n_total)
         else:
             x = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, x0)
         if scalars[g] is None:
@@ -272,10 +278,13 @@ def _deliver_spread(plan, tables, hist, counts, arrive, t, weights):
             return x.at[addr].add(value, mode="promise_in_bounds")
 
         ch = 0 if exc or plan.channels == 1 else 1
-        if plan.kernel:
+        if plan.delivery == "kernel":
             arrive[ch] = _kernel.deliver(
                 index, row, counts[b][slot], arrive[ch], w, offset=base, modulus=size, factors=factors
             )
+        elif plan.delivery == "gather":
+            rows = partial(_ring_rows, index, factors, value=w, base=base, size=size)
+            arrive[ch] = _scatter_chunks(arrive[ch], row, counts[b][slot], plan.emit_chunks[b], rows, n_total)
         else:
             arrive[ch] = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, arrive[ch])
     now = (t % plan.spread_ring) * width
@@ -284,34 +293,60 @@ def _deliver_spread(plan, tables, hist, counts, arrive, t, weights):
     return inputs, tuple(arrive)
 
 
+def _scatter_chunks(x, row, count, chunk: int, rows, n_total: int):
+    """Add the synapses of the ``count`` spikes listed in ``row`` into ``x``, ``chunk`` spikes at
+    a time: each chunk is one gather of the spikes' table rows and one scatter-add of all their
+    synapses, and one chunk holds a typical step's spikes (``rate_hint``), so a step costs a few
+    wide operations instead of a loop over its spikes (the layout for accelerators; a burst
+    takes more chunks, so no spike is ever dropped).  ``rows(sources)`` gives the addresses
+    (chunk, K) and values (scalar or (chunk, K)) of the given source neurons' synapses.  Entries
+    of the last chunk past ``count`` add 0 into the sink entries ``n_total ..`` (never read).
+    Adds happen in the order of the loop over spikes, so on the CPU the sums are bit-identical.
+    """
+    lane = jnp.arange(chunk, dtype=jnp.int32)
+
+    def one(c, x):
+        listed = jax.lax.dynamic_slice_in_dim(row, c * chunk, chunk)
+        valid = c * chunk + lane < count
+        address, value = rows(jnp.where(valid, listed, 0))
+        sinks = n_total + jnp.arange(address.shape[-1], dtype=address.dtype) % _SINKS
+        address = jnp.where(valid[:, None], address, sinks)
+        value = jnp.where(valid[:, None], value, jnp.zeros((), x.dtype))
+        return x.at[address].add(value.astype(x.dtype), mode="promise_in_bounds")
+
+    return jax.lax.fori_loop(jnp.int32(0), (count + chunk - 1) // chunk, one, x)
+
+
+def _rows(table, sources, *, value):
+    """Targets of ``sources`` (table rows) and their common weight."""
+    return table[sources].astype(jnp.int32), value
+
+
+def _ring_rows(index, factors, sources, *, value, base, size):
+    """Future-input addresses of ``sources``' synapses in the ring (offset to this step's row,
+    modulo its ``size``) and their weights ``value * factor``."""
+    address = index[sources] + base
+    address = jnp.where(address >= size, address - size, address)
+    return address, value if factors is None else value * factors[sources]
+
+
 def _emit(plan, spiked, hist, counts, t):
-    """Store the indices of this step's spikes of every population in the ring (all of them:
-    ``top_k`` takes the first ``plan.emit_chunks[b]``, a loop takes further chunks in bursts)."""
+    """Store the indices of this step's spikes of every population in the ring by stream
+    compaction: a spiking neuron's place in the row is the number of spiking neurons before it
+    (a prefix sum), so one scan and one scatter list every spike in index order, however many
+    fired (no loop: the layout for accelerators and ``batch_mode="vmap"``)."""
     off = plan.offsets
     slot = t % plan.ring
     new_hist, new_counts = [], []
     for b, n_b in enumerate(plan.sizes):
-        chunk = plan.emit_chunks[b]
         s_b = spiked[off[b] : off[b + 1]]
-        count = jnp.sum(s_b, dtype=jnp.int32)
-        neuron = jnp.arange(n_b, dtype=jnp.int32)
-
-        def take(h, j, after, s_b=s_b, chunk=chunk, n_b=n_b, neuron=neuron):
-            value, idx = jax.lax.top_k((s_b & (neuron > after)).astype(jnp.float32), chunk)
-            idx = jnp.where(value > 0, idx, n_b).astype(jnp.int32)
-            h = jax.lax.dynamic_update_slice(h, idx[None, :], (slot, jnp.asarray(j, jnp.int32) * chunk))
-            return h, jnp.max(jnp.where(value > 0, idx, -1))
-
-        h, last = take(hist[b], 0, -1)
-
-        def more(state, take=take):
-            j, h, last = state
-            h, last = take(h, j, last)
-            return j + 1, h, last
-
-        _, h, _ = jax.lax.while_loop(lambda st, count=count, chunk=chunk: st[0] * chunk < count, more, (jnp.int32(1), h, last))
-        new_hist.append(h)
-        new_counts.append(counts[b].at[slot].set(count))
+        place = jnp.cumsum(s_b, dtype=jnp.int32)
+        width = hist[b].shape[-1]
+        row = jnp.full(width, n_b, jnp.int32).at[jnp.where(s_b, place - 1, width)].set(
+            jnp.arange(n_b, dtype=jnp.int32), mode="drop"
+        )
+        new_hist.append(jax.lax.dynamic_update_index_in_dim(hist[b], row, slot, 0))
+        new_counts.append(counts[b].at[slot].set(place[-1]))
     return tuple(new_hist), tuple(new_counts)
 
 
@@ -321,8 +356,9 @@ _BIT = np.arange(32, dtype=np.uint32).reshape((1, 32))
 def _emit_bits(plan, spiked, hist, counts, t):
     """:func:`_emit` for the CPU: each population's spikes are packed into 32-bit words,
     ``top_k`` picks the non-zero words (in index order; further chunks in a loop) and a loop
-    over their set bits writes every spiking neuron's index into the ring (3x cheaper on
-    XLA:CPU than ``top_k`` over all neurons; a serial loop per spike, so not for GPUs)."""
+    over their set bits writes every spiking neuron's index into the ring (the work follows
+    the number of spikes, as the compiled kernel's does; a serial loop per spike, so not for
+    GPUs)."""
     off = plan.offsets
     slot = t % plan.ring
     new_hist, new_counts = [], []
@@ -420,7 +456,7 @@ def _step(plan, tables, c, cdfs, key, carry, t):
     v = jnp.where(spiked, c["v_reset"], v)
     ref = jnp.where(spiked, c["ref_steps"], ref)
 
-    if plan.kernel:
+    if plan.delivery == "kernel":
         hist, counts = list(hist), list(counts)
         for b in range(len(plan.sizes)):
             hist[b], counts[b], acc = _kernel.emit(
@@ -743,9 +779,11 @@ def simulate(
             ``"vmap"`` (vectorized; default on GPU/TPU).  Results do not depend on it.
         delivery: how spikes reach their targets: ``"kernel"`` (a compiled C++ loop called
             from XLA, :mod:`._kernel`; CPU only, built on first use with the system's C++
-            compiler) or ``"loop"`` (a ``jax.lax.fori_loop`` of scatter-adds; any backend).
-            Default: the kernel on the CPU where it builds, else the loop.  Results do not
-            depend on it.
+            compiler), ``"loop"`` (a ``jax.lax.fori_loop`` of scatter-adds over the spikes) or
+            ``"gather"`` (per step one gather of the spiking neurons' rows and one scatter-add
+            per chunk of ``rate_hint``-typical size: few wide operations, for accelerators).
+            Default: the kernel on the CPU where it builds, else the loop; the gather on
+            accelerators.  Results do not depend on it (bit-identical on the CPU).
         workers: a batch is split into this many equal slices that run concurrently (default:
             the CPU cores available, a divisor of the batch; 1 on a GPU).  When every core
             runs a slice, each step's neuron update stays on its slice's thread.  Results do
@@ -770,8 +808,8 @@ def simulate(
         raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
     if batch_mode not in (None, "map", "vmap"):
         raise ValueError(f"batch_mode must be 'map' or 'vmap', got {batch_mode!r}")
-    if delivery not in (None, "kernel", "loop"):
-        raise ValueError(f"delivery must be 'kernel' or 'loop', got {delivery!r}")
+    if delivery not in (None, "kernel", "loop", "gather"):
+        raise ValueError(f"delivery must be 'kernel', 'loop' or 'gather', got {delivery!r}")
     if delivery == "kernel" and (jax.default_backend() != "cpu" or not _kernel.available()):
         raise ValueError("delivery='kernel' needs the CPU backend and a C++ compiler (see mfjax.spiking._kernel)")
     if rng not in ("hash", "threefry"):
@@ -852,7 +890,8 @@ def simulate(
         uniform.append(targets[0] if same else -1)
     ring = max([d for _, d, _, _ in groups] + [1 if spread else 0]) + 1
 
-    # each top_k extracts about twice the typical number of spikes per step
+    # a chunk (words per top_k of the CPU emission, spikes per gather) holds about twice the
+    # typical number of spikes per step
     typical = [n * rate_hint * dt * 1e-3 for n in sizes]
     emit_chunks = tuple(int(min(n, max(16, math.ceil(2 * e)))) for n, e in zip(sizes, typical))
 
@@ -921,8 +960,8 @@ def simulate(
         synapse=synapse, table_range=table_range, sample=sample, record_v=rec_v,
         transient_steps=transient_steps, bin_steps=bin_steps, window_steps=window_steps,
         segment_bins=segment_bins, rng=rng, shared_drive=shared_drive, spread=tuple(spread), spread_ring=spread_ring,
-        emission="bits" if batch_mode == "map" else "top_k",
-        kernel=_use_kernel(delivery, batch_mode),
+        emission="bits" if batch_mode == "map" else "compact",
+        delivery=_delivery(delivery, batch_mode),
         one_thread=parts > 1 and parts >= _cores(),  # every core runs a slice: no intra-op split
     )
     if state is not None:
@@ -948,12 +987,15 @@ def simulate(
     return result
 
 
-def _use_kernel(delivery, batch_mode) -> bool:
-    """Deliver with the compiled kernel: when asked, or by default on the CPU with members run
-    one after another (``batch_mode="map"``) where the kernel builds."""
+def _delivery(delivery, batch_mode) -> str:
+    """How spikes are delivered: as asked; by default on the CPU the compiled kernel with
+    members run one after another (``batch_mode="map"``) where it builds, else XLA's loop; on
+    accelerators the chunked gather/scatter."""
     if delivery is not None:
-        return delivery == "kernel"
-    return batch_mode == "map" and jax.default_backend() == "cpu" and _kernel.available()
+        return delivery
+    if jax.default_backend() != "cpu":
+        return "gather"
+    return "kernel" if batch_mode == "map" and _kernel.available() else "loop"
 
 
 def _worker_count(workers, batch) -> int:

@@ -179,8 +179,9 @@ def test_distributed_delays_and_weights_follow_the_redraw_law():
 def test_bursts_are_never_dropped():
     # all neurons start just below threshold and fire together in the first steps: far more
     # spikes than one extraction chunk (16 spikes, or 16 words of 32 neurons on the CPU); every
-    # one must be delivered.  The CPU extraction (bit words) and the vectorized one (top_k over
-    # all neurons, used with batch_mode="vmap") must give the same spikes.
+    # one must be delivered.  The CPU extraction (bit words) and delivery (compiled kernel) and
+    # the accelerators' (stream compaction with batch_mode="vmap", spikes delivered in chunks
+    # by gather/scatter, several chunks in a burst) must give the same spikes.
     neuron = LIF(tau_m=20.0, tau_ref=2.0, v_th=20.0, v_reset=19.999)
     net = Network(neuron, K=np.array([[50.0]]), J=np.array([[0.01]]), K_ext=100.0, J_ext=0.5, nu_ext=100.0,
                   N=np.array([2000]), delay=0.1)
@@ -188,16 +189,18 @@ def test_bursts_are_never_dropped():
     raster = np.asarray(res.raster)
     assert raster[:2].sum() > 1000  # a burst far above one chunk
     assert float(res.rates[0]) > 0
-    vectorized = spiking.simulate(net, 20.0, key=jax.random.key(0), rate_hint=1.0, sample_size=2000, batch_mode="vmap")
+    vectorized = spiking.simulate(net, 20.0, key=jax.random.key(0), rate_hint=1.0, sample_size=2000, batch_mode="vmap",
+                                  delivery="gather")
     np.testing.assert_array_equal(np.asarray(vectorized.raster), raster)
     np.testing.assert_array_equal(np.asarray(vectorized.state.v), np.asarray(res.state.v))
 
 
 @pytest.mark.parametrize("synapses", ["delta", "shift", "coba"])
-def test_compiled_kernel_and_pure_jax_loop_give_identical_runs(synapses):
+def test_compiled_kernel_and_pure_jax_deliveries_give_identical_runs(synapses):
     # the CPU default delivers spikes and updates the spike statistics in compiled C++
-    # (mfjax.spiking._kernel); the pure-JAX loops (GPU path) must give bit-identical results,
-    # with per-block delays and with per-synapse delays and weights, after a transient.
+    # (mfjax.spiking._kernel); the pure-JAX loop over spikes and the chunked gather/scatter (the
+    # accelerators' default) must give bit-identical results, with per-block delays and with
+    # per-synapse delays and weights, after a transient.
     if synapses == "coba":
         net = spiking.coba(N=1000)
     else:
@@ -209,10 +212,11 @@ def test_compiled_kernel_and_pure_jax_loop_give_identical_runs(synapses):
     net = net.replace(delay_sd=jnp.array([[0.0, 0.5], [0.0, 0.5]]), J_sd=0.1 * jnp.abs(net.J) * jnp.array([[1.0, 0.0]]))
     args = dict(key=jax.random.key(4), transient=20.0, sample_size=50, connectivity="fixed_probability")
     kernel = spiking.simulate(net, 100.0, delivery="kernel", **args)
-    loop = spiking.simulate(net, 100.0, delivery="loop", **args)
     assert float(np.min(kernel.rates)) > 1.0
-    for a, b in zip(jax.tree_util.tree_leaves(kernel), jax.tree_util.tree_leaves(loop)):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for delivery in ("loop", "gather"):
+        other = spiking.simulate(net, 100.0, delivery=delivery, **args)
+        for a, b in zip(jax.tree_util.tree_leaves(kernel), jax.tree_util.tree_leaves(other)):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 @pytest.mark.parametrize(
