@@ -70,7 +70,7 @@ def mfjax_task(task: dict) -> dict:
         return time.perf_counter() - t2, out
 
     if batch:  # the single-trial program, compiled before the timings
-        jax.block_until_ready(spiking.simulate(net, task["duration"], key=jax.random.key(3), **kw).rates)
+        timed(jax.random.key(3))
     runs, singles = [], []
     for _ in range(task.get("repeat", 2)):
         if batch:

@@ -64,10 +64,9 @@ def summarize(results):
             entry.update(per_trial_s=r["per_trial_s"], real_time_factor_per_trial=r["per_trial_s"] / seconds,
                          per_trial_over_single=r.get("per_trial_over_single"))
         summary[name] = entry
-    for r in results:
-        mine = summary.get(f"mfjax_brunel_{r['N']}")
-        theirs = summary.get(f"brainpy_brunel_{r['N']}")
-        if r["tool"] == "mfjax" and not r.get("batch") and mine and theirs:
+    for name, theirs in summary.items():
+        mine = summary.get(name.replace("brainpy_", "mfjax_", 1))
+        if name.startswith("brainpy_") and mine:
             mine["ratio_to_brainpy"] = mine["run_s"] / theirs["run_s"]
     return summary
 
