@@ -45,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import dawsn, erfc, erfcx
 
-from .._checks import as_checked_array, is_concrete
+from .._checks import Conditions
 from ._tables import DEGREE, TAIL
 
 __all__ = ["LIF", "lif_rate", "lif_cv", "membrane_density", "CORRECTIONS"]
@@ -100,22 +100,22 @@ class LIF(eqx.Module):
     c_m: jax.Array | float = 250.0
 
     def __check_init__(self):
-        if not is_concrete(self):
-            return
-        as_checked_array("LIF.tau_m", self.tau_m, positive=True)
-        as_checked_array("LIF.tau_ref", self.tau_ref, nonnegative=True)
-        as_checked_array("LIF.v_th", self.v_th)
-        as_checked_array("LIF.v_reset", self.v_reset)
-        as_checked_array("LIF.tau_s", self.tau_s, nonnegative=True)
-        as_checked_array("LIF.c_m", self.c_m, positive=True)
-        try:
-            gap = np.asarray(self.v_th, float) - np.asarray(self.v_reset, float)
-        except ValueError as err:
-            raise ValueError("LIF.v_th and LIF.v_reset must have broadcastable shapes") from err
-        if not np.all(gap > 0):
-            raise ValueError(
-                f"LIF.v_reset must be < LIF.v_th (got v_reset={self.v_reset!r}, v_th={self.v_th!r})"
-            )
+        # concrete fields are checked here; conditions on traced fields are enforced where the
+        # neuron is used (see :meth:`conditions`)
+        self.conditions(Conditions())
+
+    def conditions(self, conds: Conditions, prefix: str = "LIF") -> Conditions:
+        """Add the validity conditions of these parameters to ``conds`` (concrete fields are
+        checked at once, traced ones recorded): tau_m > 0, tau_ref >= 0, tau_s >= 0, c_m > 0,
+        v_th and v_reset finite, v_reset < v_th."""
+        conds.require(f"{prefix}.tau_m", self.tau_m, positive=True)
+        conds.require(f"{prefix}.tau_ref", self.tau_ref, nonnegative=True)
+        conds.require(f"{prefix}.v_th", self.v_th)
+        conds.require(f"{prefix}.v_reset", self.v_reset)
+        conds.require(f"{prefix}.tau_s", self.tau_s, nonnegative=True)
+        conds.require(f"{prefix}.c_m", self.c_m, positive=True)
+        conds.less(f"{prefix}.v_reset", self.v_reset, f"{prefix}.v_th", self.v_th)
+        return conds
 
 
 # ----------------------------------------------------------------------------------------------
@@ -137,12 +137,13 @@ def _erfcx_nonnegative(x):
     asymptotic series is used instead (upstream: jax-ml/jax issue 38607, still open).
     """
     large = x >= _ERFCX_SERIES_START
-    xs = jnp.maximum(x, _ERFCX_SERIES_START)
+    # jnp.where, not maximum/minimum: at the tie x = 9 a maximum would split the derivative
+    xs = jnp.where(large, x, _ERFCX_SERIES_START)
     inv2 = 1.0 / (xs * xs)
     series = jnp.zeros_like(xs)
     for c in _ERFCX_SERIES[::-1]:
         series = series * inv2 + c
-    return jnp.where(large, series / (math.sqrt(math.pi) * xs), erfcx(jnp.minimum(x, _ERFCX_SERIES_START)))
+    return jnp.where(large, series / (math.sqrt(math.pi) * xs), erfcx(jnp.where(large, _ERFCX_SERIES_START, x)))
 
 
 def _log_erfcx_neg(y):
@@ -334,13 +335,17 @@ def _reduce(neuron: LIF, mu, sigma, shifted: bool) -> _Reduced:
     return _Reduced(y_th, y_r, noisy, log_r, inv_r, log_nu_tau, shift, tau_m, tau_ref)
 
 
-def _check_call(neuron, mu, sigma, correction):
+def _check_call(neuron, mu, sigma, correction) -> Conditions:
+    """Validate a call; concrete violations raise here, traced ones are returned for
+    :meth:`Conditions.enforce`."""
     if not isinstance(neuron, LIF):
         raise TypeError(f"neuron must be an mfjax.LIF, got {type(neuron).__name__}")
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
-    as_checked_array("mu", mu)
-    as_checked_array("sigma", sigma, nonnegative=True)
+    conds = neuron.conditions(Conditions(), prefix="neuron")
+    conds.require("mu", mu)
+    conds.require("sigma", sigma, nonnegative=True)
+    return conds
 
 
 def lif_rate(neuron: LIF, mu, sigma, correction: str = "shift"):
@@ -375,10 +380,10 @@ def lif_rate(neuron: LIF, mu, sigma, correction: str = "shift"):
         Rate in Hz, broadcast shape of the inputs.
 
     Example:
-        >>> lif_rate(LIF(20.0, 2.0, 20.0, 10.0), mu=15.0, sigma=5.0)  # ~ 6.2 Hz
+        >>> lif_rate(LIF(20.0, 2.0, 20.0, 10.0), mu=15.0, sigma=5.0)  # 9.4607 Hz
     """
-    _check_call(neuron, mu, sigma, correction)
-    return _lif_rate(neuron, mu, sigma, correction)
+    conds = _check_call(neuron, mu, sigma, correction)
+    return conds.enforce(_lif_rate(neuron, mu, sigma, correction))
 
 
 @partial(jax.jit, static_argnames="correction")
@@ -431,9 +436,9 @@ def membrane_density(neuron: LIF, mu, sigma, v, correction: str = "shift"):
     for V < v_th (0 above).  With ``nu`` the stationary rate, ``int P dV + nu tau_ref = 1``.
     ``v`` broadcasts against ``mu`` and ``sigma``; requires sigma > 0.
     """
-    _check_call(neuron, mu, sigma, correction)
-    as_checked_array("v", v)
-    return _membrane_density(neuron, mu, sigma, v, correction)
+    conds = _check_call(neuron, mu, sigma, correction)
+    conds.require("v", v)
+    return conds.enforce(_membrane_density(neuron, mu, sigma, v, correction))
 
 
 @partial(jax.jit, static_argnames="correction")
@@ -488,14 +493,43 @@ def lif_cv(neuron: LIF, mu, sigma, correction: str = "shift"):
     noise the same threshold shift as :func:`lif_rate` is applied (``"shift"``), an approximation.
     Dimensionless, broadcast shape of the inputs.
     """
-    _check_call(neuron, mu, sigma, correction)
-    return _lif_cv(neuron, mu, sigma, correction)
+    conds = _check_call(neuron, mu, sigma, correction)
+    return conds.enforce(_lif_cv(neuron, mu, sigma, correction))
 
 
 @partial(jax.jit, static_argnames="correction")
 def _lif_cv(neuron, mu, sigma, correction):
     red = _reduce(neuron, mu, sigma, shifted=(correction == "shift"))
     y_th, y_r = red.y_th, red.y_r
+    # The passage y_r -> y_th is the sum of the independent passages y_r -> y_m -> y_th (paths
+    # are continuous, the process Markov), so means and variances add.  Below y_m = -12 the
+    # weak-noise expansion is exact to 1e-14 (_weak_noise_moments); the quadrature covers
+    # [max(y_r, y_m), y_th], where it is exact, whatever the range of the input.
+    edge = -_CV_WEAK_NOISE
+    all_weak = y_th < edge
+    split = (y_r < edge) & ~all_weak
+    q_th = jnp.where(all_weak, 0.0, y_th)
+    q_r = jnp.where(all_weak, -1.0, jnp.where(split, edge, y_r))
+    log_var_q = math.log(2.0 * math.pi) + _log_isi_variance_integral(q_th, q_r)
+    log_mean_q = _log_mfpt(q_th, q_r)
+    use_weak = all_weak | split
+    var_w, mean_w = _weak_noise_moments(jnp.where(all_weak, y_th, edge), jnp.where(use_weak, y_r, 2.0 * edge))
+    log_var_w = jnp.log(jnp.where(use_weak, var_w, 1.0))
+    log_mean_w = jnp.log(jnp.where(use_weak, mean_w, 1.0))
+    log_var = jnp.where(all_weak, log_var_w, jnp.where(split, jnp.logaddexp(log_var_q, log_var_w), log_var_q))
+    log_mean = jnp.where(all_weak, log_mean_w, jnp.where(split, jnp.logaddexp(log_mean_q, log_mean_w), log_mean_q))
+    # ISI = tau_m (E[T]/tau_m + tau_ref/tau_m)
+    log_isi = log_mean + jnp.log1p(red.tau_ref / red.tau_m * jnp.exp(-log_mean))
+    cv = jnp.exp(0.5 * log_var - log_isi)
+    # far below threshold the ISI is a rare escape (Poisson; relative corrections ~ e^{-y_th^2})
+    cv = jnp.where(y_th > _CV_POISSON, 1.0, cv)
+    det = jnp.where(red.log_r < jnp.inf, 0.0, 1.0)  # sigma = 0: regular firing or silent
+    return jnp.where(red.noisy, cv, det)
+
+
+def _log_isi_variance_integral(y_th, y_r):
+    """log W with Var(T) = 2 pi tau_m^2 W (Brunel 2000 eq. A.8 after exchanging the order of
+    integration): W = int_{-inf}^{y_th} e^{y^2}(1+erf y)^2 [F(y_th) - F(max(y, y_r))] dy."""
     # lower end of the outer integral: where q(y) has fallen by e^{-window} below its value at
     # min(y_r, 0) (q ~ e^{-y^2}/y^2 for y < 0, ~4 e^{y^2} for y > 0)
     ref = jnp.minimum(y_r, 0.0)
@@ -504,6 +538,7 @@ def _lif_cv(neuron, mu, sigma, correction):
     b2 = y_th * y_th
     far = b2 > _CV_WINDOW
     y_cut = jnp.where(far & (y_th > 0), jnp.sqrt(jnp.where(far, b2 - _CV_WINDOW, 1.0)), -jnp.inf)
+
     # the inner factor has a kink at y = y_r: integrate [y_lo, y_r] and [y_r, y_th] separately
     def log_f(y):
         return _log_cv_integrand(y, y_th[..., None], y_r[..., None])
@@ -511,8 +546,50 @@ def _lif_cv(neuron, mu, sigma, correction):
     mid = jnp.maximum(y_r, y_cut)
     log_below = _log_gl(log_f, jnp.arcsinh(jnp.minimum(y_lo, y_r)), jnp.arcsinh(y_r))
     log_above = _log_gl(log_f, jnp.arcsinh(mid), jnp.arcsinh(y_th))
-    log_w = jnp.logaddexp(log_below, log_above)
-    log_cv2 = math.log(2.0 * math.pi) + 2.0 * red.log_nu_tau + log_w
-    cv = jnp.exp(0.5 * log_cv2)
-    det = jnp.where(red.log_r < jnp.inf, 0.0, 1.0)  # sigma = 0: regular firing or silent
-    return jnp.where(red.noisy, cv, det)
+    return jnp.logaddexp(log_below, log_above)
+
+
+#: above threshold by more than this many sigma (y_th < -12) the weak-noise expansion is used
+#: (nine orders: relative error < 1e-14 there; the quadrature loses digits from about
+#: y_th = -14 on when y_r is far below); deep below (y_th > 12) the CV is 1 to machine precision
+_CV_WEAK_NOISE = 12.0
+_CV_POISSON = 12.0
+#: weak-noise coefficients, Var(T)/tau_m^2 = sum_k VAR_k A_k and E[T]/tau_m = log(y_r/y_th) +
+#: sum_k MEAN_k A_k with A_k = y_th^{-2k} - y_r^{-2k} (k = 1..9; derivation in _weak_noise_cv)
+_WEAK_VAR = (1 / 2, -5 / 8, 4 / 3, -65 / 16, 2589 / 160, -10223 / 128, 422232 / 896, -829170 / 256,
+             13021465 / 512)
+_WEAK_MEAN = (-1 / 4, 3 / 16, -5 / 16, 105 / 128, -189 / 64, 3465 / 256, -19305 / 256, 2027025 / 4096,
+              -3828825 / 1024)
+
+
+def _weak_noise_moments(y_th, y_r):
+    """(Var(T)/tau_m^2, E[T]/tau_m) of the first passage y_r -> y_th for weak noise above
+    threshold (y_r <= y_th << 0), to relative order y_th^{-18}.
+
+    The first two moments of the first-passage time solve ``D T_1'' + f T_1' = -1`` and
+    ``D T_2'' + f T_2' = -2 T_1`` with ``f = (mu - V)/tau_m``, ``D = sigma^2 / (2 tau_m)``,
+    ``T_k(v_th) = 0`` (Gardiner, Handbook of Stochastic Methods, sec. 5.2.7).  Expanded in
+    powers of ``D`` (each order a primitive of the previous one's second derivative) they are
+    sums of ``A_k = y_th^{-2k} - y_r^{-2k}`` (``y = (v - mu)/sigma``; coefficients to k = 9
+    computed symbolically, exact rationals in ``_WEAK_VAR``, ``_WEAK_MEAN``)::
+
+        Var(T)/tau_m^2 = A_1/2 - 5 A_2/8 + 4 A_3/3 - 65 A_4/16 + 2589 A_5/160 - ...
+        E[T]/tau_m = log(y_r/y_th) - A_1/4 + 3 A_2/16 - 5 A_3/16 + 105 A_4/128 - ...
+
+    so that ``CV = sqrt(Var T) / (E[T] + tau_ref)``.  The leading term is the deterministic
+    period ``tau_m log((mu - v_r)/(mu - v_th))``; ``CV -> 0`` as ``sigma -> 0``.
+    """
+    t = 1.0 / (y_th * y_th)
+    r = 1.0 / (y_r * y_r)
+    t_minus_r = (y_r - y_th) * (y_r + y_th) * t * r  # no cancellation when y_r is close to y_th
+    var = jnp.zeros_like(t)
+    mean = jnp.log1p((y_th - y_r) / -y_th)
+    s, r_pow = jnp.ones_like(t), jnp.ones_like(t)  # A_k = (t - r) s_k, s_k = t s_{k-1} + r^{k-1}
+    for k, (c_var, c_mean) in enumerate(zip(_WEAK_VAR, _WEAK_MEAN)):
+        if k:
+            r_pow = r_pow * r
+            s = t * s + r_pow
+        a_k = t_minus_r * s
+        var = var + c_var * a_k
+        mean = mean + c_mean * a_k
+    return var, mean

@@ -17,10 +17,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array, is_concrete
+from .._checks import Conditions, as_checked_array, is_concrete
 from ..neurons import LIF
 
-__all__ = ["Network", "SYNAPSE_MODELS", "Conductance"]
+__all__ = ["Network", "SYNAPSE_MODELS", "Conductance", "CONNECTIVITY_RULES"]
+
+#: connection rules of the spiking simulator (see :mod:`mfjax.spiking._connectivity`)
+CONNECTIVITY_RULES = ("fixed_indegree", "fixed_probability", "fixed_total_number")
 
 #: synapse model -> the transfer-function correction of :func:`mfjax.lif_rate`
 SYNAPSE_MODELS = {"delta": "none", "shift": "shift", "taylor": "taylor"}
@@ -58,9 +61,43 @@ class Conductance:
                 raise ValueError(f"Conductance.{name} must be > 0, got {getattr(self, name)!r}")
 
 
+def _float_array(name, x):
+    """``x`` as a JAX array of the default float dtype (nested lists and numpy integers
+    included); a clear error naming ``name`` for anything non-numeric."""
+    if isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name} must be numeric, got the boolean {x!r}")
+    if not isinstance(x, jax.Array):
+        try:
+            x = np.asarray(x, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name} must be numeric (a number or an array of numbers), got {x!r}") from err
+    elif not jnp.issubdtype(x.dtype, jnp.number) or jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise ValueError(f"{name} must be a real numeric array, got dtype {x.dtype}")
+    return jnp.asarray(x, dtype=jnp.result_type(float, x.dtype))
+
+
 def _vector(name, x, p, **kw):
+    x = _float_array(name, x)
     as_checked_array(name, x, **kw)
-    return jnp.broadcast_to(jnp.asarray(x, dtype=jnp.result_type(float, x)), (p,))
+    if jnp.shape(x) not in ((), (p,)):
+        raise ValueError(f"{name} must be a scalar or have shape ({p},), got {jnp.shape(x)}")
+    return jnp.broadcast_to(x, (p,))
+
+
+#: sign conditions of the array fields (checked for concrete values at construction and in
+#: :meth:`Network.replace`, carried as traced conditions into the solvers otherwise)
+_FIELD_RULES = {
+    "N": {"positive": True},
+    "K": {"nonnegative": True},
+    "J": {},
+    "K_ext": {"nonnegative": True},
+    "J_ext": {},
+    "nu_ext": {"nonnegative": True},
+    "I_ext": {},
+    "delay": {"nonnegative": True},
+    "J_sd": {"nonnegative": True},
+    "delay_sd": {"nonnegative": True},
+}
 
 
 class Network(eqx.Module):
@@ -85,6 +122,10 @@ class Network(eqx.Module):
         synapses: ``"delta"`` (white noise), ``"shift"`` or ``"taylor"`` (exponential synapses
             with ``neuron.tau_s``; colored-noise correction of the transfer function), or a
             :class:`Conductance` (conductance-based synapses; spiking simulation only) (static).
+        connectivity: how a simulation draws the graph with these in-degrees (static):
+            ``"fixed_indegree"`` (default; Brunel 2000), ``"fixed_probability"`` (Bernoulli with
+            p = K/N; the COBA benchmark) or ``"fixed_total_number"`` (PD14); the mean field
+            depends on ``K`` only.
     """
 
     neuron: LIF
@@ -100,6 +141,7 @@ class Network(eqx.Module):
     delay_sd: jax.Array
     names: tuple = eqx.field(static=True)
     synapses: str = eqx.field(static=True)
+    connectivity: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -117,14 +159,16 @@ class Network(eqx.Module):
         delay_sd=0.0,
         names=None,
         synapses="delta",
+        connectivity="fixed_indegree",
     ):
         if not isinstance(neuron, LIF):
             raise TypeError(f"neuron must be an mfjax.LIF, got {type(neuron).__name__}")
-        K_arr = jnp.asarray(K, dtype=jnp.result_type(float, K))
-        if K_arr.ndim != 2 or K_arr.shape[0] != K_arr.shape[1]:
-            raise ValueError(f"K must be a square (P, P) matrix, got shape {K_arr.shape}")
+        K_arr = _float_array("K", K)
+        if K_arr.ndim != 2 or K_arr.shape[0] != K_arr.shape[1] or K_arr.shape[0] == 0:
+            raise ValueError(f"K must be a square (P, P) matrix with P >= 1, got shape {K_arr.shape}")
         p = K_arr.shape[0]
-        as_checked_array("K", K, nonnegative=True)
+        as_checked_array("K", K_arr, nonnegative=True)
+        J = _float_array("J", J)
         as_checked_array("J", J)
         if jnp.shape(J) not in ((), (p,), (p, p)):
             raise ValueError(f"J must have shape ({p}, {p}), got {jnp.shape(J)}")
@@ -138,22 +182,26 @@ class Network(eqx.Module):
             )
         self.neuron = neuron
         self.K = K_arr
-        self.J = jnp.broadcast_to(jnp.asarray(J, dtype=jnp.result_type(float, J)), (p, p))
+        self.J = jnp.broadcast_to(J, (p, p))
         self.K_ext = _vector("K_ext", K_ext, p, nonnegative=True)
         self.J_ext = _vector("J_ext", J_ext, p)
         self.nu_ext = _vector("nu_ext", nu_ext, p, nonnegative=True)
         self.I_ext = _vector("I_ext", I_ext, p)
         self.N = _vector("N", np.ones(p) if N is None else N, p, positive=True)
         for name, value in (("delay", delay), ("J_sd", J_sd), ("delay_sd", delay_sd)):
+            value = _float_array(name, value)
             as_checked_array(name, value, nonnegative=True)
             if jnp.shape(value) not in ((), (p,), (p, p)):
                 raise ValueError(f"{name} must have shape ({p}, {p}), got {jnp.shape(value)}")
-            setattr(self, name, jnp.broadcast_to(jnp.asarray(value, dtype=jnp.result_type(float, value)), (p, p)))
+            setattr(self, name, jnp.broadcast_to(value, (p, p)))
         names = tuple(f"P{i}" for i in range(p)) if names is None else tuple(names)
         if len(names) != p:
             raise ValueError(f"names must have {p} entries, got {len(names)}")
+        if connectivity not in CONNECTIVITY_RULES:
+            raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES}, got {connectivity!r}")
         self.names = names
         self.synapses = synapses
+        self.connectivity = connectivity
 
     @property
     def num_populations(self) -> int:
@@ -163,23 +211,45 @@ class Network(eqx.Module):
         """Copy with some arrays replaced, e.g. ``net.replace(J=J2, nu_ext=nu2)``.
 
         Differentiable (use it inside functions passed to ``jax.grad``); shapes must not change.
+        New values are validated as in the constructor (concrete values at once; traced ones
+        by the solvers that use them).
         """
         names = list(arrays)
         new = []
         for k in names:
-            if k in ("names", "synapses") or not hasattr(self, k):
+            if k in ("names", "synapses", "connectivity") or not hasattr(self, k):
                 raise ValueError(f"replace() takes array fields of Network, got {k!r}")
             old = getattr(self, k)
-            value = arrays[k] if isinstance(arrays[k], LIF) else jnp.asarray(arrays[k])
-            if not isinstance(value, LIF) and jnp.shape(value) != jnp.shape(old):
-                raise ValueError(f"{k} must keep shape {jnp.shape(old)}, got {jnp.shape(value)}")
+            if k == "neuron":
+                if not isinstance(arrays[k], LIF):
+                    raise TypeError(f"neuron must be an mfjax.LIF, got {type(arrays[k]).__name__}")
+                value = arrays[k]
+            else:
+                value = _float_array(k, arrays[k])
+                if jnp.shape(value) != jnp.shape(old):
+                    raise ValueError(f"{k} must keep shape {jnp.shape(old)}, got {jnp.shape(value)}")
             new.append(value)
-        return eqx.tree_at(lambda n: [getattr(n, k) for k in names], self, new)
+        out = eqx.tree_at(lambda n: [getattr(n, k) for k in names], self, new)
+        out.conditions(Conditions())
+        return out
+
+    def conditions(self, conds: Conditions) -> Conditions:
+        """Add every validity condition of this network to ``conds`` (concrete values are
+        checked at once and raise ``ValueError`` naming the field; traced ones are recorded):
+        finite arrays, N >= 1 and whole, K, K_ext, nu_ext, delays and spreads >= 0, the LIF
+        conditions, tau_s > 0 for exponential synapses."""
+        self.neuron.conditions(conds, prefix="neuron")
+        for name, rule in _FIELD_RULES.items():
+            conds.require(name, getattr(self, name), **rule)
+        n = self.N
+        conds.where("N must hold whole numbers >= 1 (population sizes)", (n < 1) | (n != jnp.round(n)))
+        if self.synapses in ("shift", "taylor"):
+            conds.where(
+                f"synapses={self.synapses!r} needs neuron.tau_s > 0 (exponential synapses)",
+                ~(jnp.asarray(self.neuron.tau_s) > 0),
+            )
+        return conds
 
     def __check_init__(self):
-        if is_concrete(self.neuron) and self.synapses in ("shift", "taylor"):
-            tau_s = np.asarray(self.neuron.tau_s, float)
-            if not np.all(tau_s > 0):
-                raise ValueError(
-                    f"synapses={self.synapses!r} needs neuron.tau_s > 0 (got {self.neuron.tau_s!r})"
-                )
+        # concrete values are checked here; traced ones where the network is solved
+        self.conditions(Conditions())

@@ -16,7 +16,7 @@ from importlib import resources
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array
+from .._checks import Conditions, as_checked_array
 from ..neurons import LIF
 from ._network import SYNAPSE_MODELS, Network
 
@@ -56,20 +56,27 @@ def brunel_a(
 
     Reference rates (mean field, Hz): (g, eta) = (5, 2): 37.95; (8, 2): 12.99; (5, 1): 7.83.
     """
+    conds = Conditions()
     for name, value in (("g", g), ("eta", eta)):
-        as_checked_array(name, value, nonnegative=True)
+        conds.require(name, value, nonnegative=True)
+    for name, value in (("J", J), ("N_E", N_E), ("epsilon", epsilon), ("tau_m", tau_m)):
+        as_checked_array(name, value, positive=True)
+    as_checked_array("gamma", gamma, nonnegative=True)
+    as_checked_array("epsilon", epsilon, at_most=1.0)
     c_e = epsilon * N_E
     c_i = gamma * c_e
     neuron = LIF(tau_m=tau_m, tau_ref=tau_ref, v_th=v_th, v_reset=v_reset)
     nu_thr = brunel_threshold_rate(v_th, J, c_e, tau_m)
     j_row = jnp.stack([jnp.asarray(J, float), -jnp.asarray(g, float) * J])
+    # traced g or eta out of range (a vmap sweep) make J / nu_ext NaN, which the solver reports
+    # as not converged
     return Network(
         neuron,
         K=np.array([[c_e, c_i], [c_e, c_i]]),
-        J=jnp.stack([j_row, j_row]),
+        J=conds.poison(jnp.stack([j_row, j_row])),
         K_ext=c_e,
         J_ext=J,
-        nu_ext=jnp.asarray(eta, float) * nu_thr,
+        nu_ext=conds.poison(jnp.asarray(eta, float) * nu_thr),
         N=np.array([N_E, gamma * N_E]),
         delay=delay,
         names=("E", "I"),
@@ -100,6 +107,7 @@ def microcircuit(variant: str = "pd14", synapses: str = "shift", J_rel_sd: float
             PD14 draws weights with 0.1; the default 0 keeps the mean field identical to NNMT
             and Bos et al. (2016), which neglect it (0.1 adds 1% to the recurrent variance).
 
+    Simulations draw the graph with PD14's rule (``connectivity="fixed_total_number"``).
     Delays (spiking simulation) are normally distributed per synapse, 1.5 +- 0.75 ms
     (excitatory) and 0.75 +- 0.375 ms (inhibitory), as in PD14.  tau_m = 10 ms, tau_ref = 2 ms, v_th = 15 mV, v_reset = 0 mV (relative to rest),
     nu_ext = 8 Hz per external input.
@@ -133,4 +141,5 @@ def microcircuit(variant: str = "pd14", synapses: str = "shift", J_rel_sd: float
         J_sd=J_rel_sd * np.abs(J),
         names=tuple(d["populations"]),
         synapses=synapses,
+        connectivity="fixed_total_number",
     )

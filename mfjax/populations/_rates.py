@@ -21,8 +21,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array, is_concrete
+from .._checks import Conditions, as_checked_array, is_concrete
 from ..neurons import lif_rate
+from ..neurons._lif import _lif_rate
 from ..solvers import solve_fixed_point
 from ._network import SYNAPSE_MODELS, Network
 
@@ -84,7 +85,13 @@ class RateSolution(eqx.Module):
 
 
 def _transfer_params(rates, network):
-    return transfer(network, rates)
+    # the unchecked transfer function: the network's conditions are folded into the status
+    return _lif_rate(
+        network.neuron,
+        mean_input(network, rates),
+        input_std(network, rates),
+        SYNAPSE_MODELS[network.synapses],
+    )
 
 
 def solve_rates(
@@ -107,6 +114,11 @@ def solve_rates(
     1e-250 Hz in quiescent populations are resolved to full relative precision.  Gradients with respect to every array of
     ``network`` (J, K, nu_ext, neuron fields, ...) come from the implicit function theorem.
 
+    Invalid parameters (NaN or inf anywhere, negative K, nu_ext or time constants,
+    v_reset >= v_th, ...) raise ``ValueError`` naming the field when they are concrete; when
+    they are traced (a user's ``jit`` or ``vmap``) the point is returned with
+    ``converged=False``, never as converged.
+
     Works under ``jit``, ``vmap`` and ``grad``.  Outside a trace, a non-converged result raises
     :class:`ConvergenceError` when ``on_failure="raise"`` (default); with ``"return"`` the
     record is returned and ``converged`` must be checked (inside ``jit`` it always is returned).
@@ -128,12 +140,23 @@ def solve_rates(
     dtype = network.K.dtype
     if atol is None:
         atol = 0.0
+    if not isinstance(max_steps, (int, np.integer)) or isinstance(max_steps, bool) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if tol is not None:
+            as_checked_array(name, tol, nonnegative=True)
+    # parameters: concrete ones were checked when the network was built; traced ones (inside a
+    # user's jit or vmap) are folded into ``converged``
+    conds = network.conditions(Conditions())
     if init is None:
         init = jnp.zeros((p,), dtype)
     else:
         as_checked_array("init", init, nonnegative=True, shape=(p,) if is_concrete(init) else None)
+        if jnp.shape(init) not in ((), (p,)):
+            raise ValueError(f"init must have shape ({p},), got {jnp.shape(init)}")
+        conds.require("init", init, nonnegative=True)
         init = jnp.broadcast_to(jnp.asarray(init, dtype), (p,))
-    result = _solve_rates(network, init, rtol, atol, max_steps)
+    result = _solve_rates(network, init, rtol, atol, int(max_steps), conds.valid())
     if on_failure == "raise" and is_concrete(result.converged):
         if not np.all(np.asarray(result.converged)):
             raise ConvergenceError(
@@ -145,16 +168,19 @@ def solve_rates(
 
 
 @partial(jax.jit, static_argnames=("rtol", "atol", "max_steps"))
-def _solve_rates(network, init, rtol, atol, max_steps) -> RateSolution:
+def _solve_rates(network, init, rtol, atol, max_steps, valid) -> RateSolution:
     sol = solve_fixed_point(
         _transfer_params, init, network, rtol=rtol, atol=atol, max_steps=max_steps, nonnegative=True
     )
     rates = sol.value
+    mu, sigma = mean_input(network, rates), input_std(network, rates)
+    # a point counts as converged only with valid parameters and a finite working point
+    finite = jnp.all(jnp.isfinite(rates)) & jnp.all(jnp.isfinite(mu)) & jnp.all(jnp.isfinite(sigma))
     return RateSolution(
         rates=rates,
-        mu=mean_input(network, rates),
-        sigma=input_std(network, rates),
-        converged=sol.converged,
+        mu=mu,
+        sigma=sigma,
+        converged=sol.converged & valid & finite & jnp.isfinite(sol.residual),
         residual=sol.residual,
         num_steps=sol.num_steps,
     )

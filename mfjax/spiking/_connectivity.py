@@ -33,7 +33,7 @@ import numpy as np
 
 __all__ = ["Connectivity", "build_connectivity", "draw_delays_and_weights", "CONNECTIVITY_RULES"]
 
-CONNECTIVITY_RULES = ("fixed_indegree", "fixed_probability", "fixed_total_number")
+from ..populations._network import CONNECTIVITY_RULES
 
 
 class Connectivity(eqx.Module):

@@ -37,8 +37,8 @@ def coba(
 
     Voltages are relative to the -60 mV rest: threshold 10 mV, reset 0 mV, reversal potentials
     +60 mV and -20 mV.  Every neuron receives on average ``p N_b`` synapses from population b
-    (use ``connectivity="fixed_probability"`` in :func:`mfjax.spiking.simulate` to draw the
-    Bernoulli graph of the benchmark).  ``g_ex``, ``g_in`` are conductance jumps (nS);
+    (the network's ``connectivity`` is ``"fixed_probability"``: simulations draw the
+    Bernoulli graph of the benchmark unless told otherwise).  ``g_ex``, ``g_in`` are conductance jumps (nS);
     ``drive`` is the constant input ``I_ext / g_L`` (mV).  Transmission takes one step
     (``delay`` = 0.1 ms) as in the Brian2 example.  Brian2 and NEST give 19-22 Hz.
     """
@@ -62,4 +62,5 @@ def coba(
         delay=delay,
         names=("E", "I"),
         synapses=Conductance(e_ex=60.0, e_in=-20.0, tau_ex=5.0, tau_in=10.0),
+        connectivity="fixed_probability",
     )
