@@ -4,7 +4,9 @@ With no arguments it runs the default job: the mean-field rates of Brunel (2000)
 200 x 200 grid of relative inhibition g in [0, 8] and external drive eta = nu_ext/nu_thr in [0, 4],
 writing ``brunel_sweep.npz`` (data), ``brunel_sweep.json`` (summary) and ``brunel_sweep.png``
 (figure) to ``mfjax-output/``.  The sweep is checkpointed chunk by chunk in
-``mfjax-output/checkpoint/`` and resumes after an interruption.
+``mfjax-output/checkpoint/`` and resumes after an interruption; the checkpoint records the job
+(grid, chunking, dtype, mfjax version) and the digest of every chunk, so a folder of another job
+is refused (``--restart`` discards it) and a damaged chunk is recomputed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -28,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--eta-range", type=float, nargs=2, default=(0.0, 4.0), metavar=("MIN", "MAX"))
     p.add_argument("--chunk-size", type=int, default=512, help="grid points per compiled batch")
     p.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
+    p.add_argument("--restart", action="store_true",
+                   help="discard the checkpoint of an earlier, different job in --out and start again")
     return p
 
 
@@ -66,18 +71,31 @@ def _figure(result, path: Path) -> bool:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.n_g < 1 or args.n_eta < 1:
-        raise SystemExit("--n-g and --n-eta must be >= 1")
+        raise SystemExit("mfjax: --n-g and --n-eta must be >= 1")
+    if args.chunk_size < 1:
+        raise SystemExit("mfjax: --chunk-size must be >= 1")
+    for flag, (lo, hi) in (("--g-range", args.g_range), ("--eta-range", args.eta_range)):
+        if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi):
+            raise SystemExit(f"mfjax: {flag} needs finite 0 <= MIN <= MAX, got {lo} {hi}")
     import jax
 
     jax.config.update("jax_enable_x64", not args.float32)
-    from .sweep import brunel_rate_sweep
+    from . import __version__
+    from .sweep import atomic_write_text, brunel_rate_sweep
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     g = np.linspace(*args.g_range, args.n_g)
     eta = np.linspace(*args.eta_range, args.n_eta)
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items() if k != "restart"}
+    atomic_write_text(out / "config.json", json.dumps(config, indent=1))
+    if args.restart and (out / "checkpoint").exists():
+        shutil.rmtree(out / "checkpoint")
     t0 = time.perf_counter()
-    result = brunel_rate_sweep(g, eta, chunk_size=args.chunk_size, checkpoint=out / "checkpoint")
+    try:
+        result = brunel_rate_sweep(g, eta, chunk_size=args.chunk_size, checkpoint=out / "checkpoint")
+    except ValueError as err:  # a checkpoint of another job (grid, dtype, version) in --out
+        raise SystemExit(f"mfjax: {err}\n(run with --restart to discard it, or choose another --out)") from None
     seconds = time.perf_counter() - t0
     result.save(out / "brunel_sweep.npz")
     conv = result["converged"].astype(bool)
@@ -91,10 +109,10 @@ def main(argv=None) -> int:
         "seconds_including_compile": seconds,
         "dtype": "float32" if args.float32 else "float64",
         "device": str(jax.devices()[0]),
+        "config": config,
+        "mfjax_version": __version__,
     }
-    tmp = out / "brunel_sweep.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1))
-    os.replace(tmp, out / "brunel_sweep.json")
+    atomic_write_text(out / "brunel_sweep.json", json.dumps(summary, indent=1))
     png = _figure(result, out / "brunel_sweep.png")
     print(
         f"mfjax: {conv.sum()}/{conv.size} grid points converged in {seconds:.1f} s; wrote "

@@ -11,14 +11,14 @@ uninterrupted run.  numpy ``.npz`` only (``allow_pickle=False``).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import jax
 import numpy as np
 
+from .._checks import as_key
+from .._fingerprint import fingerprint, sampled
 from ..populations import Network
-from ._connectivity import CONNECTIVITY_RULES, build_connectivity
+from ..sweep._checkpoint import Checkpoint
+from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity
 from ._simulate import SimulationState, connectivity_key, simulate
 
 __all__ = ["run_chunks"]
@@ -26,10 +26,29 @@ __all__ = ["run_chunks"]
 _STATS = ("rates", "cv", "fano", "correlation", "synchrony", "population_rate", "spectrum", "frequencies")
 
 
-def _write(path: Path, arrays: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+def _meta(network, duration, key, chunk, transient, kwargs) -> dict:
+    """What determines a chunked run (recorded in, and verified against, the manifest)."""
+    from .. import __version__
+
+    options = {}
+    for name, value in sorted(kwargs.items()):
+        if isinstance(value, Connectivity):
+            options[name] = "Connectivity:" + fingerprint(value.sizes, value.blocks, np.asarray(value.num_synapses),
+                                                          [sampled(t) for t in value.tables])
+        else:
+            options[name] = fingerprint(value)
+    return {
+        "job": "spiking.run_chunks",
+        "network": fingerprint(network),
+        "network_names": list(network.names),
+        "key": fingerprint(jax.random.key_data(key)),
+        "duration_ms": float(duration),
+        "chunk_ms": float(chunk),
+        "transient_ms": float(transient),
+        "options": options,
+        "dtype": "float64" if jax.config.jax_enable_x64 else "float32",
+        "mfjax_version": __version__,
+    }
 
 
 def run_chunks(network: Network, duration: float, *, key, chunk: float, path, transient: float = 0.0, **kwargs) -> dict:
@@ -48,40 +67,42 @@ def run_chunks(network: Network, duration: float, *, key, chunk: float, path, tr
     if transient >= chunk:
         raise ValueError(f"transient = {transient} ms must be shorter than one chunk ({chunk} ms)")
     n_chunks = int(round(n_chunks))
-    if jax.numpy.ndim(key) != 0:
+    key = as_key("key", key)
+    if key.ndim != 0:
         raise ValueError("run_chunks takes one key (a single trial)")
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    files = [path / f"chunk_{i:05d}.npz" for i in range(n_chunks)]
-    done = 0
-    while done < n_chunks and files[done].exists():
-        done += 1
-    state = None
-    if done:
-        with np.load(files[done - 1], allow_pickle=False) as f:
-            state = SimulationState.from_arrays({k[6:]: f[k] for k in f.files if k.startswith("state_")})
-    rule = kwargs.get("connectivity", "fixed_indegree")
-    if done < n_chunks and isinstance(rule, str) and rule in CONNECTIVITY_RULES:  # draw the graph once, as simulate would
-        sizes = tuple(int(n) for n in np.asarray(network.N).reshape(-1))
-        kwargs["connectivity"] = build_connectivity(connectivity_key(key), sizes, network.K, rule)
+    if "state" in kwargs:
+        raise ValueError("run_chunks continues from its own files; it takes no state=")
+    ckpt = Checkpoint(path, _meta(network, duration, key, chunk, transient, kwargs)).open()
+    rule = kwargs.get("connectivity", network.connectivity)
     computed = 0
-    for i in range(done, n_chunks):
-        res = simulate(network, chunk, key=key, state=state, transient=transient if i == 0 else 0.0, **kwargs)
-        times, neurons = res.spike_times()
-        t0 = i * chunk
-        arrays = {name: np.asarray(getattr(res, name)) for name in _STATS}
-        arrays.update(spike_times=times + t0, spike_neurons=neurons, t0=np.asarray(t0))
-        arrays.update({f"state_{k}": v for k, v in res.state.arrays().items()})
-        _write(files[i], arrays)
-        state = res.state
-        computed += 1
+    previous = None  # the arrays of the chunk before (its state starts the next one)
     rates, cvs, pop_rate, weights = [], [], [], []
-    for i, f in enumerate(files):
-        with np.load(f, allow_pickle=False) as data:
-            rates.append(data["rates"])
-            cvs.append(data["cv"])
-            pop_rate.append(data["population_rate"])
-            weights.append(chunk - (transient if i == 0 else 0.0))
+    for i in range(n_chunks):
+        name = f"chunk_{i:05d}.npz"
+        arrays = ckpt.load(name)  # None: missing or rejected, so recomputed
+        if arrays is None:
+            if isinstance(rule, str) and not isinstance(kwargs.get("connectivity"), Connectivity):
+                if rule not in CONNECTIVITY_RULES:
+                    raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES} or a Connectivity, got {rule!r}")
+                # draw the graph once for all chunks, as one simulate call would
+                sizes = tuple(int(n) for n in np.asarray(network.N).reshape(-1))
+                kwargs["connectivity"] = build_connectivity(connectivity_key(key), sizes, network.K, rule)
+            state = None
+            if previous is not None:
+                state = SimulationState.from_arrays({k[6:]: previous[k] for k in previous if k.startswith("state_")})
+            res = simulate(network, chunk, key=key, state=state, transient=transient if i == 0 else 0.0, **kwargs)
+            times, neurons = res.spike_times()
+            t0 = i * chunk
+            arrays = {stat: np.asarray(getattr(res, stat)) for stat in _STATS}
+            arrays.update(spike_times=times + t0, spike_neurons=neurons, t0=np.asarray(t0))
+            arrays.update({f"state_{k}": v for k, v in res.state.arrays().items()})
+            ckpt.save(name, arrays)
+            computed += 1
+        previous = arrays
+        rates.append(arrays["rates"])
+        cvs.append(arrays["cv"])
+        pop_rate.append(arrays["population_rate"])
+        weights.append(chunk - (transient if i == 0 else 0.0))
     rates = np.stack(rates)
     w = np.asarray(weights)[:, None]
     return {

@@ -44,12 +44,42 @@ class Connectivity(eqx.Module):
         blocks: tuple of (target population, source population) per table (static).
         sizes: population sizes (static).
         num_synapses: number of synapses in each block, shape (len(blocks),).
+        K: the in-degrees ``K[target, source]`` it was drawn with, as nested tuples (static;
+            ``None`` for tables built by hand).
+        rule: the connection rule it was drawn with (static; ``None`` for tables built by hand).
     """
 
     tables: tuple
     num_synapses: jax.Array
     blocks: tuple = eqx.field(static=True)
     sizes: tuple = eqx.field(static=True)
+    K: tuple | None = eqx.field(static=True, default=None)
+    rule: str | None = eqx.field(static=True, default=None)
+
+    def check_matches(self, sizes, K) -> None:
+        """Raise ``ValueError`` unless these tables describe a network with population
+        ``sizes`` and in-degrees ``K`` (drawn with that ``K``, or, for tables built by hand,
+        with block synapse counts within 8 standard deviations of ``N_a K_ab``)."""
+        sizes = tuple(int(n) for n in sizes)
+        K = np.asarray(K, float)
+        if self.sizes != sizes:
+            raise ValueError(f"connectivity sizes {self.sizes} do not match network.N {sizes}")
+        blocks = tuple((a, b) for a in range(len(sizes)) for b in range(len(sizes)) if K[a, b] > 0)
+        if tuple(self.blocks) != blocks:
+            raise ValueError("connectivity blocks do not match the non-zero entries of network.K")
+        if self.K is not None:
+            drawn = np.asarray(self.K, float)
+            if drawn.shape != K.shape or not np.allclose(drawn, K, rtol=1e-12, atol=0.0):
+                raise ValueError(f"connectivity was drawn with K = {drawn.tolist()}, but network.K = {K.tolist()}")
+            return
+        counts = np.asarray(self.num_synapses, float)
+        for (a, b), n in zip(self.blocks, counts):
+            mean = sizes[a] * K[a, b]
+            if abs(n - mean) > 8.0 * np.sqrt(mean) + 1.0:
+                raise ValueError(
+                    f"connectivity block ({a}, {b}) has {int(n)} synapses; network.K[{a}, {b}] = {K[a, b]} "
+                    f"with N[{a}] = {sizes[a]} needs about {mean:.0f}"
+                )
 
     def in_degrees(self) -> np.ndarray:
         """Number of synapses onto every neuron from every source population, shape (N, P)."""
@@ -163,7 +193,8 @@ def build_connectivity(key, sizes, K, rule: str = "fixed_indegree") -> Connectiv
             blocks.append((a, b))
             tables.append(table)
             counts.append(num)
-    return Connectivity(tuple(tables), jnp.asarray(counts), tuple(blocks), sizes)
+    return Connectivity(tuple(tables), jnp.asarray(counts), tuple(blocks), sizes,
+                        tuple(tuple(float(k) for k in row) for row in K), rule)
 
 
 def _redrawn_normal(rng, shape, mean, sd, minimum):

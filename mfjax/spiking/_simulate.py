@@ -47,7 +47,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array, is_concrete
+from .._checks import as_checked_array, as_key, is_concrete
+from .._fingerprint import fingerprint, sampled
 from ..populations import Conductance, Network
 from . import _kernel
 from . import _statistics as stats
@@ -70,10 +71,13 @@ class SimulationState(eqx.Module):
     counts: tuple
     step: jax.Array
     arrive: tuple = ()
+    origin: jax.Array | None = None
 
     def arrays(self) -> dict:
         """Named numpy arrays (for ``numpy.savez``; no pickling)."""
         out = {"v": self.v, "ref": self.ref, "step": self.step}
+        if self.origin is not None:
+            out["origin"] = self.origin
         for name in ("syn", "hist", "counts", "arrive"):
             for i, x in enumerate(getattr(self, name)):
                 out[f"{name}_{i}"] = x
@@ -85,8 +89,10 @@ class SimulationState(eqx.Module):
             keys = sorted((k for k in arrays if k.startswith(name + "_")), key=lambda k: int(k.split("_")[1]))
             return tuple(jnp.asarray(arrays[k]) for k in keys)
 
+        origin = arrays.get("origin")
         return cls(jnp.asarray(arrays["v"]), jnp.asarray(arrays["ref"]), group("syn"), group("hist"),
-                   group("counts"), jnp.asarray(arrays["step"]), group("arrive"))
+                   group("counts"), jnp.asarray(arrays["step"]), group("arrive"),
+                   None if origin is None else np.asarray(origin))
 
 
 class SimulationResult(eqx.Module):
@@ -722,7 +728,7 @@ def simulate(
     *,
     key,
     dt: float = 0.1,
-    connectivity: str | Connectivity = "fixed_indegree",
+    connectivity: str | Connectivity | None = None,
     redraw_connectivity: bool = False,
     transient: float = 0.0,
     rate_hint: float = 50.0,
@@ -758,10 +764,11 @@ def simulate(
         network: :class:`mfjax.Network` (``synapses`` ``"delta"``, ``"shift"``/``"taylor"``
             (exponential currents with ``neuron.tau_s``) or :class:`Conductance`).
         duration: simulated time (ms), a multiple of ``dt``.
-        key: ``jax.random.key`` (or a batch of them).
+        key: ``jax.random.key`` or a legacy ``jax.random.PRNGKey`` (or a batch of either).
         dt: time step (ms); must divide every delay, ``tau_ref``, ``bin_size`` and ``count_window``.
-        connectivity: ``"fixed_indegree"`` (default), ``"fixed_probability"``,
-            ``"fixed_total_number"`` or a prebuilt :class:`Connectivity`.
+        connectivity: ``"fixed_indegree"``, ``"fixed_probability"``, ``"fixed_total_number"``
+            or a prebuilt :class:`Connectivity` (its sizes and in-degrees must match the
+            network's); default: the network's own rule (``network.connectivity``).
         transient: initial time (ms) left out of every statistic.
         rate_hint: typical population rate (Hz); sizes the chunks in which each step's spikes
             are extracted (speed only: every spike is always delivered).
@@ -906,9 +913,7 @@ def simulate(
     segment_bins = max(2, int(round(segment / bin_size)))
 
     # keys: one per trial; network batch and key batch must agree
-    key = jnp.asarray(key)
-    if not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-        raise ValueError("key must be a typed key from jax.random.key (or a batch of them from jax.random.split)")
+    key = as_key("key", key)
     if key.ndim > 1:
         raise ValueError(f"key must be one key or a 1-d batch of keys, got shape {key.shape}")
     if key.ndim == 1:
@@ -925,11 +930,10 @@ def simulate(
                   spread=(_spread_ring_bound(spread_params, dt) * channels, factor_synapses))
 
     k_conn = connectivity_key(key if key.ndim == 0 else key[0])
+    if connectivity is None:
+        connectivity = network.connectivity
     if isinstance(connectivity, Connectivity):
-        if connectivity.sizes != sizes:
-            raise ValueError(f"connectivity sizes {connectivity.sizes} do not match network.N {sizes}")
-        if tuple(connectivity.blocks) != tuple(blocks):
-            raise ValueError("connectivity blocks do not match the non-zero entries of network.K")
+        connectivity.check_matches(sizes, K)
         members, conn_axis = [(connectivity, k_conn)], None
     elif connectivity in CONNECTIVITY_RULES:
         if redraw_connectivity and batch is not None:
@@ -964,6 +968,7 @@ def simulate(
         delivery=_delivery(delivery, batch_mode),
         one_thread=parts > 1 and parts >= _cores(),  # every core runs a slice: no intra-op split
     )
+    origin = _origin(plan, key, connectivity, k_conn, K, redraw_connectivity and batch is not None)
     if state is not None:
         if not isinstance(state, SimulationState):
             raise TypeError(f"state must be a SimulationState (result.state), got {type(state).__name__}")
@@ -972,11 +977,13 @@ def simulate(
         expected = (sum(sizes),) if batch is None else (batch, sum(sizes))
         if tuple(np.shape(state.v)) != expected:
             raise ValueError(f"state.v has shape {np.shape(state.v)}; this network and key need {expected}")
+        _check_origin(state.origin, origin)
+        state = dataclasses.replace(state, origin=None)
     fn = _compiled(plan, net_axes, key_axis, conn_axis, batch_mode)
     args = (tables, network, key, state)
     axes = (conn_axis, net_axes, key_axis, key_axis)
     if parts == 1:
-        return fn(*args)
+        return _with_origin(fn(*args), origin)
     # a batch on a multi-core CPU: equal slices run concurrently from threads (XLA releases
     # the GIL; one compiled program serves every slice)
     size = batch // parts
@@ -984,7 +991,42 @@ def simulate(
     with ThreadPoolExecutor(parts) as pool:
         results = list(pool.map(lambda a: jax.block_until_ready(fn(*a)), slices))
     result = jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs), *results)
-    return result
+    return _with_origin(result, origin)
+
+
+_ORIGIN_PARTS = ("key", "connectivity", "structure (sizes, delay ring, synapse model, dt, rate_hint)")
+
+
+def _origin(plan: _Plan, key, connectivity, k_conn, K, redrawn: bool) -> np.ndarray:
+    """uint32 words (..., 3): 32-bit digests of each trial's key, of the connectivity and of the
+    state layout (see :class:`SimulationState`)."""
+    if isinstance(connectivity, Connectivity):
+        conn = fingerprint("tables", connectivity.sizes, connectivity.blocks, np.asarray(connectivity.num_synapses),
+                           [sampled(t) for t in connectivity.tables], size=4)
+    else:
+        conn = fingerprint("rule", connectivity, jax.random.key_data(k_conn), K, redrawn, size=4)
+    layout = fingerprint(plan.sizes, plan.ring, plan.emit_chunks, plan.spread_ring, plan.spread, plan.groups,
+                         repr(plan.synapse), plan.dt, size=4)
+    data = np.asarray(jax.random.key_data(key))
+    trials = data.reshape((-1, data.shape[-1]))
+    out = np.array([[int(fingerprint(k, size=4), 16), int(conn, 16), int(layout, 16)] for k in trials], np.uint32)
+    return out[0] if key.ndim == 0 else out
+
+
+def _check_origin(found, expected: np.ndarray) -> None:
+    if found is None:
+        raise ValueError("state has no origin record (it was not returned by simulate); cannot verify it")
+    found = np.asarray(found)
+    if found.shape != expected.shape:
+        raise ValueError(f"state.origin has shape {found.shape}; this run needs {expected.shape} (another batch)")
+    for i, part in enumerate(_ORIGIN_PARTS):
+        if np.any(found[..., i] != expected[..., i]):
+            raise ValueError(f"state comes from a run with another {part}: continue with the same key, "
+                             "connectivity and network structure as the run that produced it")
+
+
+def _with_origin(result: SimulationResult, origin: np.ndarray) -> SimulationResult:
+    return dataclasses.replace(result, state=dataclasses.replace(result.state, origin=jnp.asarray(origin)))
 
 
 def _delivery(delivery, batch_mode) -> str:

@@ -3,40 +3,27 @@
 The grid is the Cartesian product of named 1-d axes.  Points are evaluated in chunks of
 ``chunk_size`` by one compiled ``vmap`` (the last chunk is padded so that nothing recompiles).
 With ``checkpoint=DIR`` every finished chunk is written atomically to ``DIR/chunk_NNNNN.npz``
-(numpy arrays only, never pickle) and a restarted sweep skips the chunks already on disk.
+(numpy arrays only, never pickle) and a restarted sweep skips the chunks already on disk.  The
+folder's manifest records what produced it (the function and what it closes over, the axes,
+chunking, dtype, mfjax version; :mod:`._checkpoint`) and the digest of every chunk: resuming a
+different sweep is refused, and a damaged, swapped or foreign chunk is moved aside and
+recomputed.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import as_checked_array, as_int
+from .._fingerprint import fingerprint
+from ._checkpoint import Checkpoint, atomic_save_npz
+
 __all__ = ["SweepResult", "grid_sweep", "atomic_save_npz"]
-
-
-def atomic_save_npz(path, **arrays) -> None:
-    """Write ``arrays`` to ``path`` (.npz) atomically: temp file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class SweepResult:
@@ -75,13 +62,21 @@ class SweepResult:
         return cls(axes, values)
 
 
-def _fingerprint(axes: dict, chunk_size: int, tag: str) -> str:
-    h = hashlib.sha256(tag.encode())
-    h.update(str(chunk_size).encode())
-    for k, v in axes.items():
-        h.update(k.encode())
-        h.update(np.ascontiguousarray(v, dtype=np.float64).tobytes())
-    return h.hexdigest()[:16]
+def _meta(fn, axes: dict, chunk_size: int, n_chunks: int, tag: str) -> dict:
+    """What determines a sweep's chunks (recorded in, and verified against, the manifest)."""
+    from .. import __version__
+
+    return {
+        "job": "grid_sweep",
+        "tag": tag,
+        "function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}",
+        "function_digest": fingerprint(fn),
+        "axes": {k: [int(v.size), fingerprint(v)] for k, v in axes.items()},
+        "chunk_size": chunk_size,
+        "n_chunks": n_chunks,
+        "dtype": "float64" if jax.config.jax_enable_x64 else "float32",
+        "mfjax_version": __version__,
+    }
 
 
 @functools.lru_cache(maxsize=64)
@@ -106,22 +101,28 @@ def grid_sweep(
         axes: dict name -> 1-d values; the grid is their Cartesian product (first axis slowest).
         chunk_size: points per compiled vmap call (bounds memory).
         checkpoint: folder for resumable chunk files (None: keep in memory only).
-        tag: label mixed into the checkpoint fingerprint (e.g. the model name), so a folder used
-            for a different sweep is never silently reused.
+        tag: label recorded in the checkpoint manifest (e.g. the model name).  The function
+            itself (code, constants, closed-over values) is fingerprinted too, so a folder
+            written by another function is refused.
 
     Returns:
         :class:`SweepResult` with outputs reshaped to the grid.
     """
     if not axes:
         raise ValueError("axes must name at least one parameter")
+    if not isinstance(axes, dict):
+        raise ValueError(f"axes must be a dict name -> 1-d values, got {type(axes).__name__}")
+    for k, v in axes.items():
+        as_checked_array(f"axis {k!r}", v)
     axes = {k: np.asarray(v, dtype=float) for k, v in axes.items()}
     for k, v in axes.items():
         if v.ndim != 1 or v.size == 0:
             raise ValueError(f"axis {k!r} must be a non-empty 1-d array, got shape {v.shape}")
         if not np.all(np.isfinite(v)):
             raise ValueError(f"axis {k!r} must be finite")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    chunk_size = as_int("chunk_size", chunk_size, minimum=1)
+    if not isinstance(tag, str):
+        raise ValueError(f"tag must be a string, got {tag!r}")
     shape = tuple(v.size for v in axes.values())
     mesh = np.meshgrid(*axes.values(), indexing="ij")
     flat = {k: m.ravel() for k, m in zip(axes, mesh)}
@@ -129,37 +130,23 @@ def grid_sweep(
     chunk_size = min(chunk_size, total)
     n_chunks = -(-total // chunk_size)
 
-    folder = None
+    ckpt = None
     if checkpoint is not None:
-        folder = Path(checkpoint)
-        folder.mkdir(parents=True, exist_ok=True)
-        meta = {"fingerprint": _fingerprint(axes, chunk_size, tag), "n_chunks": n_chunks}
-        meta_path = folder / "sweep.json"
-        if meta_path.exists():
-            old = json.loads(meta_path.read_text())
-            if old != meta:
-                raise ValueError(
-                    f"checkpoint folder {folder} holds a different sweep ({old}); use another folder"
-                )
-        else:
-            tmp = meta_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(meta))
-            os.replace(tmp, meta_path)
+        ckpt = Checkpoint(checkpoint, _meta(fn, axes, chunk_size, n_chunks, tag)).open()
 
     batched = _batched(fn)
     pieces = []
     for c in range(n_chunks):
-        path = None if folder is None else folder / f"chunk_{c:05d}.npz"
-        if path is not None and path.exists():
-            with np.load(path, allow_pickle=False) as data:
-                pieces.append({k: data[k] for k in data.files})
+        name = f"chunk_{c:05d}.npz"
+        if ckpt is not None and (saved := ckpt.load(name)) is not None:
+            pieces.append(saved)
             continue
         lo, hi = c * chunk_size, min((c + 1) * chunk_size, total)
         idx = np.arange(lo, lo + chunk_size).clip(max=total - 1)  # pad with the last point
         out = batched({k: jnp.asarray(v[idx]) for k, v in flat.items()})
         out = {k: np.asarray(v)[: hi - lo] for k, v in out.items()}
-        if path is not None:
-            atomic_save_npz(path, **out)
+        if ckpt is not None:
+            ckpt.save(name, out)
         pieces.append(out)
     values = {
         k: np.concatenate([p[k] for p in pieces]).reshape(shape + pieces[0][k].shape[1:])

@@ -44,7 +44,7 @@ def test_resume_after_interruption(tmp_path):
     resumed = grid_sweep(fn, axes, chunk_size=4, checkpoint=tmp_path)
     np.testing.assert_array_equal(resumed["s"], full["s"])
     np.testing.assert_array_equal(resumed["p"], np.outer(np.arange(5.0), np.arange(3.0)))
-    with pytest.raises(ValueError, match="different sweep"):
+    with pytest.raises(ValueError, match="another job: field .axes"):
         grid_sweep(fn, {"x": np.arange(4.0), "y": np.arange(3.0)}, chunk_size=4, checkpoint=tmp_path)
 
 

@@ -1,0 +1,165 @@
+"""Checkpoint folders that know what produced them: a manifest, verified chunks, atomic writes.
+
+A folder holds ``manifest.json`` and chunk files (``.npz``, numpy arrays only, never pickle).
+The manifest records what produced the chunks (``meta``: the job, the function or network
+digest, every input array's digest, the key, dtype, chunking, mfjax version) and, per chunk
+file, the digest of its bytes; every chunk also carries the job's fingerprint and its own name.
+
+Resuming (:meth:`Checkpoint.open`) compares every field of ``meta`` with the manifest and
+refuses a mismatch with a ``ValueError`` naming the folder and the field.  Reading a chunk
+(:meth:`Checkpoint.load`) verifies its digest against the manifest, its embedded fingerprint and
+name: a chunk that is truncated, damaged, swapped with another, foreign, or was written just
+before an interruption without reaching the manifest is moved aside (renamed
+``NAME.rejected-K``), named in a warning, and reported missing, so that the caller recomputes
+it: no point is ever lost, duplicated or reused from another run.  Files are written atomically
+(temporary file in the same folder, then ``os.replace``), the chunk before its manifest entry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .._fingerprint import file_digest, fingerprint
+
+__all__ = ["Checkpoint", "CheckpointWarning", "atomic_save_npz", "atomic_write_text"]
+
+MANIFEST = "manifest.json"
+
+
+class CheckpointWarning(UserWarning):
+    """A chunk file was rejected (damaged, foreign or unverified) and will be recomputed."""
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_save_npz(path, **arrays) -> None:
+    """Write ``arrays`` to ``path`` (.npz) atomically: temp file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class Checkpoint:
+    """A verified checkpoint folder (module docstring).
+
+    Args:
+        folder: the folder (created if missing).
+        meta: JSON-serialisable dict of everything that determines the chunks' content.
+    """
+
+    def __init__(self, folder, meta: dict):
+        self.folder = Path(folder)
+        self.meta = json.loads(json.dumps(meta))  # canonical JSON types
+        self.job = fingerprint(json.dumps(self.meta, sort_keys=True))
+        self.path = self.folder / MANIFEST
+        self.chunks: dict[str, str] = {}
+
+    def open(self) -> "Checkpoint":
+        """Create the manifest, or verify the existing one against ``meta`` (``ValueError``
+        naming the field that differs)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            if any(self.folder.glob("*.npz")):
+                raise ValueError(
+                    f"{self.folder} holds chunk files but no {MANIFEST}: it was not written by this "
+                    "version of mfjax (or the manifest was deleted); use another folder"
+                )
+            self._write_manifest()
+            return self
+        try:
+            old = json.loads(self.path.read_text())
+            old_meta, chunks = old["meta"], dict(old["chunks"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{self.path} is damaged ({err}); move the folder aside and start again") from err
+        for field in sorted(set(old_meta) | set(self.meta)):
+            if old_meta.get(field) != self.meta.get(field):
+                raise ValueError(
+                    f"checkpoint {self.folder} was written by another job: field {field!r} is "
+                    f"{_short(old_meta.get(field))} there and {_short(self.meta.get(field))} now; "
+                    "use another folder (or delete this one to start again)"
+                )
+        self.chunks = chunks
+        return self
+
+    def _write_manifest(self) -> None:
+        text = json.dumps({"meta": self.meta, "job": self.job, "chunks": self.chunks}, indent=1, sort_keys=True)
+        atomic_write_text(self.path, text)
+
+    def _reject(self, path: Path, why: str) -> None:
+        k = 0
+        while (target := path.with_name(f"{path.name}.rejected-{k}")).exists():
+            k += 1
+        os.replace(path, target)
+        self.chunks.pop(path.name, None)
+        self._write_manifest()
+        warnings.warn(f"{path}: {why}; moved aside to {target.name}, it will be recomputed", CheckpointWarning,
+                      stacklevel=3)
+
+    def load(self, name: str) -> dict | None:
+        """The arrays of chunk ``name`` if it exists and verifies, else ``None`` (a damaged,
+        foreign or unverified file is moved aside with a :class:`CheckpointWarning`)."""
+        path = self.folder / name
+        if not path.exists():
+            return None
+        recorded = self.chunks.get(name)
+        if recorded is None:
+            self._reject(path, "not in the manifest (written by another run, or interrupted before it was recorded)")
+            return None
+        if file_digest(path) != recorded:
+            self._reject(path, "content does not match the digest in the manifest (damaged, truncated or swapped)")
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except Exception as err:  # noqa: BLE001  (any unreadable file is rejected, never used)
+            self._reject(path, f"unreadable ({type(err).__name__}: {err})")
+            return None
+        if str(arrays.pop("_job", "")) != self.job or str(arrays.pop("_chunk", "")) != name:
+            self._reject(path, "its embedded job fingerprint or name does not match")
+            return None
+        return arrays
+
+    def save(self, name: str, arrays: dict) -> None:
+        """Write chunk ``name`` atomically, then record its digest in the manifest."""
+        path = self.folder / name
+        atomic_save_npz(path, _job=np.asarray(self.job), _chunk=np.asarray(name), **arrays)
+        self.chunks[name] = file_digest(path)
+        self._write_manifest()
+
+
+def _short(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."
