@@ -115,10 +115,16 @@ def _static_map(x, p, phi, symmetric):
     return jnp.stack([d_new, J0 * jnp.sum(w * vals) + I])
 
 
-@partial(jax.jit, static_argnames=("phi_key", "symmetric", "max_steps"))
-def _solve_order(g, sigma, J0, I, x0, phi_key, symmetric, max_steps):
+@partial(jax.jit, static_argnames=("phi_key", "symmetric", "max_steps", "branch"))
+def _solve_order(g, sigma, J0, I, x0, phi_key, symmetric, max_steps, branch="auto"):
     """Both the dynamic (Delta0 > Delta_inf) and the static solution; without noise the static
-    one is the stationary state iff it is stable (g^2 <phi'^2> < 1), else the dynamic one."""
+    one is the stationary state iff it is stable (g^2 <phi'^2> < 1), else the dynamic one.
+
+    ``converged`` also requires the picked solution to be a genuine one: a dynamic solution
+    whose Delta_inf had to be clipped into [0, Delta0] (no bounded stationary state, e.g. relu
+    with g^2 > 2) or that degenerates to Delta0 = Delta_inf without being a stable static
+    solution is reported as not converged.  ``branch="static"`` returns the static solution
+    whether or not it is stable (for the stability boundary)."""
     phi, prim, dphi, _ = resolve_phi(phi_key)
     f64 = x0.dtype == jnp.float64
     tol = {"rtol": 1e-12 if f64 else 1e-6, "atol": 1e-14 if f64 else 1e-7, "max_steps": max_steps}
@@ -131,13 +137,25 @@ def _solve_order(g, sigma, J0, I, x0, phi_key, symmetric, max_steps):
     d_s = jnp.maximum(sta.value[0], 0.0)
     m_s = zero if symmetric else sta.value[1]
     stable = g**2 * jnp.sum(w * dphi(m_s + _sqrt(d_s) * z) ** 2) < 1.0
-    use_static = (sigma == 0) & stable & sta.converged
+    sta_ok = sta.converged & (sta.value[0] >= -tol["atol"])
+    use_static = ((sigma == 0) & stable & sta_ok) | (branch == "static")
     d0 = jnp.maximum(dyn.value[0], 0.0)
     dinf, m = (zero, zero) if symmetric else (jnp.clip(dyn.value[1], 0.0, d0), dyn.value[2])
+    # a genuine dynamic solution needs no clipping, and if it degenerates to a static one
+    # (Delta0 = Delta_inf) that static state must solve the static equations and be stable
+    slack = 1e-9 * (1.0 + d0)
+    unclipped = dyn.value[0] >= -slack
+    if not symmetric:
+        unclipped = unclipped & (dyn.value[1] >= -slack) & (dyn.value[1] <= d0 + slack)
+    degenerate = d0 - dinf <= slack
+    vals = phi(m + _sqrt(d0) * z)
+    static_residual = jnp.abs(g**2 * jnp.sum(w * vals**2) - d0) + jnp.abs(J0 * jnp.sum(w * vals) + I - m)
+    dyn_stable = g**2 * jnp.sum(w * dphi(m + _sqrt(d0) * z) ** 2) <= 1.0
+    dyn_ok = dyn.converged & unclipped & (~degenerate | ((static_residual <= 1e3 * slack) & dyn_stable))
     pick = partial(jnp.where, use_static)
     return OrderParameters(
         delta0=pick(d_s, d0), delta_inf=pick(d_s, dinf), mean=pick(m_s, m),
-        converged=pick(sta.converged, dyn.converged), residual=pick(sta.residual, dyn.residual),
+        converged=pick(sta_ok, dyn_ok), residual=pick(sta.residual, dyn.residual),
         num_steps=pick(sta.num_steps, dyn.num_steps),
     )
 

@@ -142,11 +142,26 @@ def test_vmap_over_g():
 
 
 def test_chaos_onset():
-    assert abs(dmft.chaos_onset(0.0) - 1.0) < 1e-4
+    assert abs(dmft.chaos_onset(0.0) - 1.0) < 1e-12  # g_c = 1/phi'(0) (Sompolinsky et al. 1988)
     gc = dmft.chaos_onset(0.5)
     assert gc > 1.2  # noise suppresses chaos
-    assert abs(float(dmft.stationary(gc, 0.5).lyapunov)) < 1e-6
+    # the exact condition Delta0 = g^2 <phi^2> against the Lyapunov exponent of the
+    # Schroedinger ground state (an independent computation on a time grid): it vanishes at
+    # g_c up to the grid's finite-difference error, which shrinks as the grid is refined
+    coarse = float(dmft.stationary(gc, 0.5, n_tau=601).lyapunov)
+    fine = float(dmft.stationary(gc, 0.5, n_tau=2401).lyapunov)
+    assert abs(fine) < 0.6 * abs(coarse) < 1e-5
+    assert float(dmft.stationary(gc - 1e-3, 0.5).lyapunov) < 0 < float(dmft.stationary(gc + 1e-3, 0.5).lyapunov)
     assert float(dmft.local_stability(gc, 0.5)) > 1.0  # locally expansive before chaos
+
+
+def test_relu_network_without_a_bounded_state_is_not_converged():
+    # relu with g^2 / 2 > 1 has no bounded stationary state (activity grows without bound);
+    # the static Delta = g^2 <relu^2> = g^2 Delta / 2 has only Delta = 0, which is unstable
+    for g in (1.5, 2.0):
+        s = dmft.stationary(g, phi="relu")
+        assert not bool(s.converged)
+    assert bool(dmft.stationary(1.2, phi="relu").converged)  # g^2/2 < 1: quiescent and stable
 
 
 def test_simulation_agrees_with_theory():
