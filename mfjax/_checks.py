@@ -58,9 +58,12 @@ def as_checked_array(name: str, x, *, positive=False, nonnegative=False, shape=N
     a = _as_float_array(name, x)
     if shape is not None and a.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
-    bad = _violation(a, positive, nonnegative, finite, at_most, np)
-    if np.any(bad):
-        raise ValueError(f"{name} {_requirement(positive, nonnegative, finite, at_most)}, got {_describe(a)}")
+    if np.any(_violation(a, False, False, finite, None, np)):
+        raise ValueError(f"{name} {_requirement(False, False, finite, None)}, got {_describe(a)}")
+    if np.any(_violation(a, positive, nonnegative, False, None, np)):
+        raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'}, got {_describe(a)}")
+    if at_most is not None and np.any(_violation(a, False, False, False, at_most, np)):
+        raise ValueError(f"{name} must be <= {at_most}, got {_describe(a)}")
     return x
 
 
@@ -184,9 +187,11 @@ def as_int(name: str, x, *, minimum: int | None = None, maximum: int | None = No
 def as_key(name: str, key):
     """A typed PRNG key (or a batch of them) from a typed key or a legacy ``uint32`` key
     (``jax.random.PRNGKey(0)``, shape (..., 2)), as ``jax.random`` itself accepts both."""
+    if key is None or isinstance(key, (str, bool)):
+        raise ValueError(f"{name} must be a JAX random key (jax.random.key(seed) or jax.random.PRNGKey(seed)), got {key!r}")
     try:
         arr = jnp.asarray(key)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a JAX random key, got {key!r}") from err
     if jax.dtypes.issubdtype(arr.dtype, jax.dtypes.prng_key):
         return arr

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array
+from .._checks import Conditions, as_checked_array, as_int, as_key
 from ._nonlinearity import phi_key, resolve_phi
 
 __all__ = ["NetworkStatistics", "simulate"]
@@ -114,13 +114,20 @@ def simulate(g, N: int, duration: float, *, key, sigma=0.0, J0=0.0, I=0.0, phi="
     Returns:
         :class:`NetworkStatistics` (``tau``, ``delta``, ``delta0``, ``mean``, ``lyapunov``).
     """
-    if not isinstance(N, int) or N < 2:
-        raise ValueError(f"N must be an integer >= 2, got {N!r}")
+    N = as_int("N", N, minimum=2)
+    key = as_key("key", key)
     for name, v in (("duration", duration), ("dt", dt), ("record_dt", record_dt), ("tau_max", tau_max)):
         as_checked_array(name, v, positive=True)
     as_checked_array("burn_in", burn_in, nonnegative=True)
+    conds = Conditions()
     for name, v in (("g", g), ("sigma", sigma)):
-        as_checked_array(name, v, nonnegative=True)
+        conds.require(name, v, nonnegative=True)
+    for name, v in (("J0", J0), ("I", I)):
+        conds.require(name, v)
+    # Heun's method is stable for the eigenvalues -1 +- g of the linearised dynamics only while
+    # dt (1 + g) stays inside its stability interval (-2, 0); keep a margin of two
+    conds.where(f"dt = {dt} is too large for a stable Heun step: need dt (1 + g + |J0|) <= 1",
+                jnp.asarray(dt) * (1.0 + jnp.asarray(g) + jnp.abs(jnp.asarray(J0))) > 1.0)
     every = int(round(record_dt / dt))
     if every < 1 or abs(every * dt - record_dt) > 1e-9 * record_dt:
         raise ValueError(f"record_dt ({record_dt}) must be a multiple of dt ({dt})")
@@ -134,4 +141,4 @@ def simulate(g, N: int, duration: float, *, key, sigma=0.0, J0=0.0, I=0.0, phi="
     delta, mean, lam = _run(key, *cast, N, n_steps, int(round(burn_in / dt)), jnp.asarray(dt, dtype), every,
                             n_lags, phi)
     tau = jnp.arange(n_lags, dtype=dtype) * record_dt
-    return NetworkStatistics(tau=tau, delta=delta, delta0=delta[0], mean=mean, lyapunov=lam)
+    return conds.enforce(NetworkStatistics(tau=tau, delta=delta, delta0=delta[0], mean=mean, lyapunov=lam))

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array, is_concrete
+from .._checks import as_checked_array, as_int, is_concrete
 from ..solvers import solve_fixed_point
 from ._nonlinearity import gaussian_nodes, phi_key, resolve_phi
 
@@ -165,6 +165,8 @@ def _prepare(g, sigma, J0, I, phi, init):
         as_checked_array(name, v, nonnegative=True)
     as_checked_array("J0", J0)
     as_checked_array("I", I)
+    if init is not None:
+        as_checked_array("init", init)
     _, _, _, odd = resolve_phi(phi)
     # odd phi without mean coupling or input: m = 0 and Delta_inf = 0 by symmetry (1-d problem)
     symmetric = bool(odd and is_concrete((J0, I)) and np.all(np.asarray(J0) == 0) and np.all(np.asarray(I) == 0))
@@ -197,6 +199,7 @@ def order_parameters(g, sigma=0.0, J0=0.0, I=0.0, phi="tanh", *, init=None, max_
         :class:`OrderParameters` (``delta0``, ``delta_inf``, ``mean``, ``converged``, ...);
         differentiable w.r.t. g, sigma, J0, I by the implicit function theorem.
     """
+    max_steps = as_int("max_steps", max_steps, minimum=1)
     (g, sigma, J0, I), x0, symmetric, key = _prepare(g, sigma, J0, I, phi, init)
     return _solve_order(g, sigma, J0, I, x0, key, symmetric, max_steps)
 
@@ -316,7 +319,8 @@ def stationary(g, sigma=0.0, J0=0.0, I=0.0, phi="tanh", *, tau_max: float = 30.0
         >>> s = stationary(2.0)            # chaotic, no noise
         >>> s.delta0, s.lyapunov, s.tau_c
     """
-    if n_tau < 3 or tau_max <= 0:
-        raise ValueError(f"need n_tau >= 3 and tau_max > 0, got {n_tau}, {tau_max}")
+    n_tau = as_int("n_tau", n_tau, minimum=3)
+    as_checked_array("tau_max", tau_max, positive=True)
+    max_steps = as_int("max_steps", max_steps, minimum=1)
     (g, sigma, J0, I), x0, symmetric, key = _prepare(g, sigma, J0, I, phi, init)
     return _stationary(g, sigma, J0, I, x0, key, symmetric, max_steps, jnp.asarray(tau_max, x0.dtype), n_tau)

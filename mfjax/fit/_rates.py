@@ -79,6 +79,9 @@ def fit_rates(
     """
     as_checked_array("target", target, positive=True)
     target = jnp.asarray(target, float)
+    p = make_network(params).num_populations
+    if target.shape != (p,):
+        raise ValueError(f"target must have shape ({p},) (one rate per population), got {target.shape}")
     optimizer = optax.adam(0.02) if optimizer is None else optimizer
     state = optimizer.init(params)
 

@@ -179,6 +179,12 @@ def infer(m=None, C=None, method: str = "tap", samples=None, *, l2: float = 0.0,
     as_checked_array("C", C, shape=(n, n))
     if is_concrete(m) and not np.all(np.abs(np.asarray(m)) < 1):
         raise ValueError("m must lie strictly inside (-1, 1)")
+    if is_concrete(C):
+        c = np.asarray(C, float)
+        if not np.allclose(c, c.T, rtol=1e-10, atol=1e-12):
+            raise ValueError("C must be symmetric (C_ij = C_ji): a covariance matrix")
+        if n and np.linalg.eigvalsh(0.5 * (c + c.T))[0] <= 0:
+            raise ValueError("C must be positive definite (a covariance of non-frozen spins)")
     dtype = jnp.result_type(jnp.asarray(m).dtype, jnp.asarray(C).dtype, jnp.float32)  # keeps float32
     m = jnp.asarray(m, dtype)
     C = jnp.asarray(C, dtype)

@@ -22,9 +22,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._checks import as_checked_array
+from .._checks import as_checked_array, as_int
 from ..solvers import solve_fixed_point
-from ._models import check_model
+from ._models import check_model, model_conditions
 
 __all__ = [
     "METHODS",
@@ -193,15 +193,19 @@ def magnetization(J, h=0.0, beta=1.0, method: str = "naive", *, init=None, max_s
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     J, h, beta = check_model(J, h, beta)
     n = h.shape[0]
-    steps = max_steps or (5000 if method == "bethe" else 300)
+    steps = (5000 if method == "bethe" else 300) if max_steps is None else as_int("max_steps", max_steps, minimum=1)
+    valid = model_conditions(J, h, beta).valid()  # traced parameters: folded into converged
     if init is not None:
         as_checked_array("init", init, shape=(n,))
-        return _solve(J, h, beta, jnp.asarray(init, J.dtype), method, steps)
-    starts = jnp.stack([jnp.tanh(beta * h), jnp.full(n, 0.9, J.dtype), jnp.full(n, -0.9, J.dtype)])
-    sols = jax.vmap(lambda m0: _solve(J, h, beta, m0, method, steps))(starts)
-    score = jnp.where(sols.converged, sols.free_energy, jnp.inf)
-    best = jnp.argmin(score)
-    return jax.tree_util.tree_map(lambda x: x[best], sols)
+        sol = _solve(J, h, beta, jnp.asarray(init, J.dtype), method, steps)
+    else:
+        starts = jnp.stack([jnp.tanh(beta * h), jnp.full(n, 0.9, J.dtype), jnp.full(n, -0.9, J.dtype)])
+        sols = jax.vmap(lambda m0: _solve(J, h, beta, m0, method, steps))(starts)
+        score = jnp.where(sols.converged, sols.free_energy, jnp.inf)
+        best = jnp.argmin(score)
+        sol = jax.tree_util.tree_map(lambda x: x[best], sols)
+    finite = jnp.all(jnp.isfinite(sol.m)) & jnp.isfinite(sol.free_energy)
+    return eqx.tree_at(lambda s: s.converged, sol, sol.converged & valid & finite)
 
 
 # ----------------------------------------------------------------------------------------------

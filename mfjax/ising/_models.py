@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array, is_concrete
+from .._checks import Conditions, as_checked_array, as_int, is_concrete
 
 __all__ = [
     "curie_weiss_couplings",
@@ -46,6 +46,16 @@ def check_model(J, h, beta=1.0):
     return J, h, jnp.asarray(beta, J.dtype)
 
 
+def model_conditions(J, h, beta) -> Conditions:
+    """The conditions of :func:`check_model` for traced values (finite J and h, beta > 0, J
+    symmetric with a zero diagonal), for solvers to fold into their status."""
+    conds = Conditions()
+    conds.require("J", J).require("h", h).require("beta", beta, positive=True)
+    if not is_concrete(J):
+        conds.where("J must be symmetric with a zero diagonal", (J != J.T) | (jnp.diag(jnp.diag(J)) != 0))
+    return conds
+
+
 def curie_weiss_couplings(n: int, J: float = 1.0):
     """Infinite-range ferromagnet ``J_ij = J / N`` (i != j): mean field is exact as N -> inf,
     ``m = tanh(beta (h + J m))``."""
@@ -56,6 +66,9 @@ def sk_couplings(key, n: int, J: float = 1.0, J0: float = 0.0):
     """Sherrington-Kirkpatrick couplings ``J_ij ~ N(J0/N, J^2/N)``, symmetric, zero diagonal
     (Sherrington & Kirkpatrick 1975).  Paramagnet unstable below T = J (the spin-glass point);
     the spectrum of J fills [-2J, 2J] (Wigner semicircle)."""
+    n = as_int("n", n, minimum=1)
+    as_checked_array("J", J)
+    as_checked_array("J0", J0)
     g = jax.random.normal(key, (n, n)) * (J / np.sqrt(n))
     upper = jnp.triu(g, 1)
     return upper + upper.T + (J0 / n) * (jnp.ones((n, n)) - jnp.eye(n))

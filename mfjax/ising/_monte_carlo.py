@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array
+from .._checks import as_checked_array, as_int
 from ._models import check_model
 
 __all__ = ["LatticeSamples", "monte_carlo_lattice", "binder_crossing", "DenseSamples", "monte_carlo"]
@@ -133,15 +133,14 @@ def monte_carlo_lattice(
     Returns:
         :class:`LatticeSamples`.
     """
-    if not isinstance(L, int) or L < 2 or L % 2:
-        raise ValueError(f"L must be an even integer >= 2, got {L!r}")
+    L = as_int("L", L, minimum=2)
+    if L % 2:
+        raise ValueError(f"L must be an even integer >= 2 (checkerboard updates), got {L!r}")
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
-    for name, v in (("n_sweeps", n_sweeps), ("n_chains", n_chains)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if not isinstance(n_burn, int) or n_burn < 0:
-        raise ValueError(f"n_burn must be a non-negative integer, got {n_burn!r}")
+    n_sweeps = as_int("n_sweeps", n_sweeps, minimum=1)
+    n_chains = as_int("n_chains", n_chains, minimum=1)
+    n_burn = as_int("n_burn", n_burn, minimum=0)
     as_checked_array("T", T, positive=True)
     as_checked_array("J", J)
     as_checked_array("h", h)
@@ -239,9 +238,9 @@ def monte_carlo(J, h=0.0, beta=1.0, *, key, n_sweeps: int = 10_000, n_burn: int 
         :class:`DenseSamples` with ``m`` and the connected correlations ``C``.
     """
     J, h, beta = check_model(J, h, beta)
-    for name, v in (("n_sweeps", n_sweeps), ("n_chains", n_chains)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    n_sweeps = as_int("n_sweeps", n_sweeps, minimum=1)
+    n_chains = as_int("n_chains", n_chains, minimum=1)
+    n_burn = as_int("n_burn", n_burn, minimum=0)
     keys = jax.random.split(key, n_chains)
     m_c, ss_c = jax.vmap(lambda k: _dense_chain(k, J, h, beta, n_sweeps, n_burn))(keys)
     m = jnp.mean(m_c, axis=0)

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array, is_concrete
+from .._checks import as_checked_array, as_int, as_key, is_concrete
 
 __all__ = ["random_patterns", "hopfield_couplings", "Retrieval", "retrieve", "hopfield_retrieval"]
 
@@ -32,7 +32,9 @@ def random_patterns(key, P: int, N: int, *, coding_level: float | None = None, c
     parent pattern with probability (1 + c)/2 (correlated patterns).  ``coding_level=a``: 0/1
     patterns with P(1) = a (sparse patterns).  Shape (P, N), float.
     """
-    k1, k2 = jax.random.split(key)
+    P = as_int("P", P, minimum=1)
+    N = as_int("N", N, minimum=1)
+    k1, k2 = jax.random.split(as_key("key", key))
     if coding_level is not None:
         if not 0.0 < coding_level < 1.0:
             raise ValueError(f"coding_level must be in (0, 1), got {coding_level}")
@@ -171,7 +173,11 @@ def hopfield_retrieval(N: int, P: int, *, key, n_trials: int = 40, n_sweeps: int
     Returns:
         final overlaps with pattern 1, shape (n_trials,).
     """
-    if not isinstance(N, int) or not isinstance(P, int) or N < 2 or P < 1:
-        raise ValueError(f"N >= 2 and P >= 1 must be integers, got N={N!r}, P={P!r}")
+    N = as_int("N", N, minimum=2)
+    P = as_int("P", P, minimum=1)
+    n_trials = as_int("n_trials", n_trials, minimum=1)
+    n_sweeps = as_int("n_sweeps", n_sweeps, minimum=0)
+    as_checked_array("flip_fraction", flip_fraction, nonnegative=True, at_most=1.0)
+    key = as_key("key", key)
     keys = jax.random.split(key, n_trials)
     return jax.vmap(lambda k: _hopfield_trial(k, P, N, n_sweeps, flip_fraction))(keys)

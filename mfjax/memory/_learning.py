@@ -23,13 +23,14 @@ import numpy as np
 import optax
 from jax.scipy.special import erf
 
-from .._checks import as_checked_array
+from .._checks import as_checked_array, as_int
 
 __all__ = ["gardner_capacity", "cover_probability", "stabilities", "LearnedCouplings", "learn_couplings"]
 
 
 def gardner_capacity(kappa):
     """Gardner's bound alpha_c(kappa) = 1 / ((1 + kappa^2) Phi(kappa) + kappa phi(kappa))."""
+    as_checked_array("kappa", kappa)
     k = jnp.asarray(kappa, float)
     Phi = 0.5 * (1.0 + erf(k / math.sqrt(2.0)))
     phi = jnp.exp(-0.5 * k * k) / math.sqrt(2.0 * math.pi)
@@ -39,8 +40,8 @@ def gardner_capacity(kappa):
 def cover_probability(P: int, d: int) -> float:
     """Probability that P random points in general position in d dimensions, with random labels,
     are linearly separable through the origin: 2^{1-P} sum_{k=0}^{d-1} binom(P-1, k) (Cover 1965)."""
-    if P < 1 or d < 1:
-        raise ValueError("P and d must be positive")
+    P = as_int("P", P, minimum=1)
+    d = as_int("d", d, minimum=1)
     log_terms = [math.lgamma(P) - math.lgamma(k + 1) - math.lgamma(P - k) for k in range(min(d, P))]
     top = max(log_terms)
     return float(min(1.0, math.exp(top + math.log(sum(math.exp(t - top) for t in log_terms)) + (1 - P) * math.log(2))))
