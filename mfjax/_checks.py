@@ -195,8 +195,11 @@ def as_key(name: str, key):
         raise ValueError(f"{name} must be a JAX random key, got {key!r}") from err
     if jax.dtypes.issubdtype(arr.dtype, jax.dtypes.prng_key):
         return arr
-    if arr.dtype == jnp.uint32 and arr.ndim >= 1 and arr.shape[-1] == 2:
-        return jax.random.wrap_key_data(arr)
+    if arr.dtype == jnp.uint32 and arr.ndim >= 1:
+        try:  # raw key data of the default implementation (threefry: shape (..., 2))
+            return jax.random.wrap_key_data(arr)
+        except (TypeError, ValueError):
+            pass
     raise ValueError(
         f"{name} must be a JAX random key (jax.random.key(seed) or jax.random.PRNGKey(seed)), "
         f"got an array of dtype {arr.dtype} and shape {arr.shape}"

@@ -11,6 +11,7 @@ tables) can be sampled (:func:`sampled`).  Used by :mod:`mfjax.sweep` (checkpoin
 from __future__ import annotations
 
 import hashlib
+import re
 import types
 from functools import partial as functools_partial
 
@@ -45,6 +46,8 @@ def _feed(h, x, depth=0) -> None:
         h.update(b")")
     elif isinstance(x, (types.FunctionType, types.MethodType)):
         _feed_function(h, x, depth)
+    elif isinstance(x, types.CodeType):
+        _feed_code(h, x, depth)
     elif isinstance(x, functools_partial):
         h.update(b"partial(")
         _feed(h, x.func, depth + 1)
@@ -54,7 +57,8 @@ def _feed(h, x, depth=0) -> None:
     else:
         leaves, treedef = jax.tree_util.tree_flatten(x)
         if len(leaves) == 1 and leaves[0] is x:  # an opaque object: its type and text
-            h.update(f"{type(x).__module__}.{type(x).__qualname__}:{x!r};".encode())
+            text = _ADDRESS.sub("", repr(x))  # memory addresses differ from run to run
+            h.update(f"{type(x).__module__}.{type(x).__qualname__}:{text};".encode())
             return
         h.update(f"tree:{treedef};".encode())
         for leaf in leaves:
@@ -66,11 +70,7 @@ def _feed_function(h, fn, depth) -> None:
         _feed(h, fn.__self__, depth + 1)
         fn = fn.__func__
     h.update(f"function:{fn.__module__}.{fn.__qualname__};".encode())
-    code = fn.__code__
-    h.update(code.co_code)
-    consts = [c for c in code.co_consts if not isinstance(c, types.CodeType)]
-    _feed(h, consts, depth + 1)
-    _feed(h, list(code.co_names), depth + 1)
+    _feed_code(h, fn.__code__, depth)
     for cell in fn.__closure__ or ():
         try:
             _feed(h, cell.cell_contents, depth + 1)
@@ -78,6 +78,17 @@ def _feed_function(h, fn, depth) -> None:
             h.update(b"<empty>")
     _feed(h, fn.__defaults__, depth + 1)
     _feed(h, fn.__kwdefaults__, depth + 1)
+
+
+def _feed_code(h, code, depth) -> None:
+    """Bytecode, constants (nested functions' code included) and names of a code object."""
+    h.update(b"code:")
+    h.update(code.co_code)
+    _feed(h, list(code.co_consts), depth + 1)
+    _feed(h, list(code.co_names), depth + 1)
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def fingerprint(*parts, size: int = 16) -> str:

@@ -299,3 +299,12 @@ def test_numpy_integer_sizes_are_accepted():
     # nested Python lists for K and J
     net = Network(NEURON, [[100, 25], [100, 25]], [[0.1, -0.5], [0.1, -0.5]], K_ext=100, J_ext=0.1, nu_ext=10.0)
     assert net.K.shape == (2, 2)
+
+
+def test_traced_dmft_and_ising_parameters_are_flagged_or_raise():
+    g = jnp.array([2.0, NAN, -1.0])
+    assert jax.vmap(lambda x: dmft.order_parameters(x).converged)(g).tolist() == [True, False, False]
+    assert jax.vmap(lambda s: dmft.stationary(2.0, s).converged)(jnp.array([0.5, INF])).tolist() == [True, False]
+    J = ising.sk_couplings(jax.random.key(2), 6)
+    _runtime_error_names(jax.jit(lambda b: ising.exact(J, 0.1, b).m), -1.0, "beta")
+    _runtime_error_names(jax.jit(lambda j: ising.susceptibility(j, 0.1, 0.8)), J.at[0, 1].add(1.0), "symmetric")

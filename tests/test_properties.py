@@ -73,8 +73,10 @@ def test_single_neuron_functions_are_finite_and_in_range(neuron, mu, sigma):
     assert math.isfinite(rate) and 0.0 <= rate <= 1e3 / max(neuron[1], 1e-300)
     # (CV exceeds 1 when v_reset is close to v_th: quick re-crossings after the reset)
     assert math.isfinite(cv) and cv >= 0.0
-    ref = _siegert_scipy(*neuron, mu, sigma)
-    assert abs(rate - ref) <= 1e-8 * max(ref, 1e-300) + 1e-300 or (ref < 1e-250 and rate < 1e-240)
+    tau_m, tau_ref, v_th, v_r = neuron
+    if sigma == 0 or max(abs(v_th - mu), abs(v_r - mu)) / sigma < 1e4:  # where scipy's quad is reliable
+        ref = _siegert_scipy(*neuron, mu, sigma)
+        assert abs(rate - ref) <= 1e-8 * max(ref, 1e-300) + 1e-300 or (ref < 1e-250 and rate < 1e-240)
 
 
 @SETTINGS

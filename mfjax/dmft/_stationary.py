@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array, as_int, is_concrete
+from .._checks import Conditions, as_checked_array, as_int, is_concrete
 from ..solvers import solve_fixed_point
 from ._nonlinearity import gaussian_nodes, phi_key, resolve_phi
 
@@ -183,6 +183,14 @@ def _prepare(g, sigma, J0, I, phi, init):
     return cast, x0, symmetric, phi_key(phi)
 
 
+def _traced_validity(g, sigma, J0, I):
+    """The conditions of :func:`_prepare` for traced arguments, as a bool for the status."""
+    conds = Conditions()
+    conds.require("g", g, nonnegative=True).require("sigma", sigma, nonnegative=True)
+    conds.require("J0", J0).require("I", I)
+    return conds.valid()
+
+
 def order_parameters(g, sigma=0.0, J0=0.0, I=0.0, phi="tanh", *, init=None, max_steps: int = 200):
     """Delta0, Delta_inf and the mean of the stationary DMFT (module docstring), fast and
     vmappable: only the scalar self-consistency is solved (no Delta(tau), no Lyapunov exponent).
@@ -200,8 +208,10 @@ def order_parameters(g, sigma=0.0, J0=0.0, I=0.0, phi="tanh", *, init=None, max_
         differentiable w.r.t. g, sigma, J0, I by the implicit function theorem.
     """
     max_steps = as_int("max_steps", max_steps, minimum=1)
+    valid = _traced_validity(g, sigma, J0, I)
     (g, sigma, J0, I), x0, symmetric, key = _prepare(g, sigma, J0, I, phi, init)
-    return _solve_order(g, sigma, J0, I, x0, key, symmetric, max_steps)
+    op = _solve_order(g, sigma, J0, I, x0, key, symmetric, max_steps)
+    return eqx.tree_at(lambda o: o.converged, op, op.converged & valid)
 
 
 class Stationary(eqx.Module):
@@ -322,5 +332,7 @@ def stationary(g, sigma=0.0, J0=0.0, I=0.0, phi="tanh", *, tau_max: float = 30.0
     n_tau = as_int("n_tau", n_tau, minimum=3)
     as_checked_array("tau_max", tau_max, positive=True)
     max_steps = as_int("max_steps", max_steps, minimum=1)
+    valid = _traced_validity(g, sigma, J0, I)
     (g, sigma, J0, I), x0, symmetric, key = _prepare(g, sigma, J0, I, phi, init)
-    return _stationary(g, sigma, J0, I, x0, key, symmetric, max_steps, jnp.asarray(tau_max, x0.dtype), n_tau)
+    st = _stationary(g, sigma, J0, I, x0, key, symmetric, max_steps, jnp.asarray(tau_max, x0.dtype), n_tau)
+    return eqx.tree_at(lambda o: o.converged, st, st.converged & valid)

@@ -191,7 +191,7 @@ def magnetization(J, h=0.0, beta=1.0, method: str = "naive", *, init=None, max_s
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    J, h, beta = check_model(J, h, beta)
+    J, h, beta = check_model(J, h, beta, enforce=False)
     n = h.shape[0]
     steps = (5000 if method == "bethe" else 300) if max_steps is None else as_int("max_steps", max_steps, minimum=1)
     valid = model_conditions(J, h, beta).valid()  # traced parameters: folded into converged

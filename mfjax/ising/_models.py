@@ -21,11 +21,13 @@ __all__ = [
 ]
 
 
-def check_model(J, h, beta=1.0):
+def check_model(J, h, beta=1.0, *, enforce: bool = True):
     """Validate (J, h, beta) at the Python edge; return them as float arrays (h broadcast to N).
 
     Errors name the parameter: J must be square, finite, symmetric with zero diagonal; h a
-    scalar or shape (N,); beta > 0.
+    scalar or shape (N,); beta > 0.  Traced values carry the same conditions as runtime errors
+    attached to the returned J (``enforce=True``), or none (``enforce=False``, for solvers
+    that fold :func:`model_conditions` into their status instead).
     """
     if is_concrete(J):
         a = np.asarray(as_checked_array("J", J), float)
@@ -43,6 +45,8 @@ def check_model(J, h, beta=1.0):
             raise ValueError(f"h must be a scalar or have shape ({n},), got {hh.shape}")
     as_checked_array("beta", beta, positive=True)
     h = jnp.broadcast_to(jnp.asarray(h, J.dtype), (n,))
+    if enforce:
+        J = model_conditions(J, h, beta).enforce(J)
     return J, h, jnp.asarray(beta, J.dtype)
 
 

@@ -581,7 +581,8 @@ def _weak_noise_moments(y_th, y_r):
     """
     t = 1.0 / (y_th * y_th)
     r = 1.0 / (y_r * y_r)
-    t_minus_r = (y_r - y_th) * (y_r + y_th) * t * r  # no cancellation when y_r is close to y_th
+    q = y_th / y_r  # in (0, 1]: t - r = t (1 - q)(1 + q), no cancellation, no overflow
+    t_minus_r = t * (1.0 - q) * (1.0 + q)
     var = jnp.zeros_like(t)
     mean = jnp.log1p((y_th - y_r) / -y_th)
     s, r_pow = jnp.ones_like(t), jnp.ones_like(t)  # A_k = (t - r) s_k, s_k = t s_{k-1} + r^{k-1}

@@ -36,14 +36,15 @@ class CheckpointWarning(UserWarning):
     """A chunk file was rejected (damaged, foreign or unverified) and will be recomputed."""
 
 
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+def _atomic_write(path, mode: str, write) -> None:
+    """Call ``write(file)`` on a temporary file in ``path``'s folder, flush it to disk, then
+    rename it over ``path`` (readers see the old file or the new one, never a partial one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
@@ -52,24 +53,16 @@ def atomic_write_text(path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    _atomic_write(path, "w", lambda f: f.write(text))
 
 
 def atomic_save_npz(path, **arrays) -> None:
     """Write ``arrays`` to ``path`` (.npz) atomically: temp file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    _atomic_write(path, "wb", lambda f: np.savez(f, **arrays))
 
 
 class Checkpoint:

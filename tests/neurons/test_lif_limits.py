@@ -93,3 +93,11 @@ def test_docstring_example_value():
     integral = quad(lambda u: erfcx(-u), (10.0 - 15.0) / 5.0, (20.0 - 15.0) / 5.0, epsabs=0, epsrel=1e-13)[0]
     ref = 1e3 / (2.0 + 20.0 * math.sqrt(math.pi) * integral)
     assert abs(float(lif_rate(NEURON, 15.0, 5.0)) - ref) < 1e-10 and abs(ref - 9.4608) < 1e-4
+
+
+def test_cv_at_threshold_with_vanishing_noise_is_finite():
+    # found by hypothesis: mu = v_th, sigma = 8e-209 overflowed (1/y_r^2 underflows, y_r^2 overflows)
+    n = LIF(5.0, 0.0, 5.0, 4.0)
+    for sigma in (8.343282241614636e-209, 1e-300, 1e-30):
+        cv = float(lif_cv(n, 5.0, sigma))
+        assert math.isfinite(cv) and 0.0 < cv < 0.1
