@@ -1,5 +1,6 @@
 """mfjax.spiking.simulate against closed forms, scipy quadrature and published simulations."""
 
+import dataclasses
 import math
 
 import jax
@@ -303,3 +304,25 @@ def test_full_scale_microcircuit_is_asynchronous_near_nnmt_rates():
     res = spiking.simulate(net, 700.0, key=jax.random.key(0), transient=200.0, connectivity="fixed_total_number")
     np.testing.assert_allclose(np.asarray(res.rates), ref, rtol=0.3)
     assert np.all(np.asarray(res.synchrony) < 0.3)
+
+
+def test_a_state_or_graph_of_another_run_is_refused():
+    # issue 17: simulate(state=s) accepted states of another key, connectivity or delay ring,
+    # and a prebuilt Connectivity whose K differed from the network's was used
+    net = mfjax.brunel_a(N_E=400)
+    key = jax.random.key(0)
+    first = spiking.simulate(net, 5.0, key=key)
+    for kwargs, part in ((dict(key=jax.random.key(1)), "another key"),
+                         (dict(key=key, connectivity="fixed_probability"), "another connectivity")):
+        with pytest.raises(ValueError, match=part):
+            spiking.simulate(net, 5.0, state=first.state, **kwargs)
+    with pytest.raises(ValueError, match="another structure"):
+        spiking.simulate(mfjax.brunel_a(N_E=400, delay=2.0), 5.0, key=key, state=first.state)
+    bare = dataclasses.replace(first.state, origin=None)
+    with pytest.raises(ValueError, match="no origin"):
+        spiking.simulate(net, 5.0, key=key, state=bare)
+    other_K = spiking.build_connectivity(jax.random.key(0), (400, 100), np.array([[30.0, 10.0], [30.0, 10.0]]))
+    with pytest.raises(ValueError, match="drawn with K"):
+        spiking.simulate(net, 5.0, key=key, connectivity=other_K)
+    # the continuation with the same key and graph is accepted (and exact: see the test above)
+    spiking.simulate(net, 5.0, key=key, state=first.state)
