@@ -308,3 +308,8 @@ def test_traced_dmft_and_ising_parameters_are_flagged_or_raise():
     J = ising.sk_couplings(jax.random.key(2), 6)
     _runtime_error_names(jax.jit(lambda b: ising.exact(J, 0.1, b).m), -1.0, "beta")
     _runtime_error_names(jax.jit(lambda j: ising.susceptibility(j, 0.1, 0.8)), J.at[0, 1].add(1.0), "symmetric")
+
+
+def test_traced_memory_load_is_flagged():
+    alpha = jnp.array([0.1, -0.1, NAN])
+    assert jax.vmap(lambda a: memory.ags_overlap(a).converged)(alpha).tolist() == [True, False, False]

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import erf
 
-from .._checks import as_checked_array
+from .._checks import Conditions, as_checked_array
 from ..dmft._nonlinearity import gaussian_nodes
 from ..solvers import solve_fixed_point
 
@@ -110,10 +110,11 @@ def ags_overlap(alpha, T: float = 0.0) -> AGSSolution:
     """Retrieval overlap m(alpha, T) of the AGS equations (module docstring), started from the
     retrieval branch (m ~ 1); m = 0 where no retrieval state exists (alpha > alpha_c(T)).
     Differentiable in alpha (implicit function theorem)."""
-    as_checked_array("alpha", alpha, positive=True)
+    conds = Conditions().require("alpha", alpha, positive=True)  # traced alpha: folded into converged
     as_checked_array("T", T, nonnegative=True)
     alpha = jnp.asarray(alpha, jnp.result_type(jnp.asarray(alpha).dtype, jnp.float32))
-    return _overlap(alpha, jnp.asarray(T, alpha.dtype), float(T) == 0.0)
+    sol = _overlap(alpha, jnp.asarray(T, alpha.dtype), float(T) == 0.0)
+    return eqx.tree_at(lambda s: s.converged, sol, sol.converged & conds.valid())
 
 
 def spin_glass_temperature(alpha):
