@@ -1,5 +1,7 @@
-"""Multi-population LIF mean field: network description, inputs (mu, sigma), stationary rates."""
+"""Multi-population LIF mean field: network description, inputs (mu, sigma), stationary rates,
+delay distributions."""
 
+from ._delays import DELAY_DISTRIBUTIONS, delay_characteristic, faddeeva
 from ._network import SYNAPSE_MODELS, Conductance, Network
 from ._presets import brunel_a, brunel_threshold_rate, microcircuit
 from ._rates import (
@@ -24,4 +26,7 @@ __all__ = [
     "input_std",
     "transfer",
     "solve_rates",
+    "DELAY_DISTRIBUTIONS",
+    "delay_characteristic",
+    "faddeeva",
 ]
