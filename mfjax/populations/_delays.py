@@ -11,10 +11,11 @@ a real part).  Delays in ms, so ``lambda`` is taken in 1/ms.  Closed forms:
 
 * ``"none"``: one fixed delay ``mean``: ``e^{-lambda mean}``;
 * ``"gaussian"``: Normal(mean, sd) on the whole line: ``e^{-lambda mean + lambda^2 sd^2 / 2}``;
-* ``"truncated_gaussian"``: Normal(mean, sd) conditioned on d > 0 (PD14's redrawn delays, Bos
-  et al. 2016; ``mean`` and ``sd`` are those of the underlying normal)::
+* ``"truncated_gaussian"``: Normal(mean, sd) conditioned on d > ``lower`` (0 by default: Bos et
+  al. 2016; PD14 redraws below the time step; ``mean`` and ``sd`` are those of the underlying
+  normal)::
 
-      D = e^{-lambda mean + lambda^2 sd^2 / 2} Phi((mean - lambda sd^2)/sd) / Phi(mean/sd),
+      D = e^{-lambda mean + lambda^2 sd^2 / 2} Phi((mean - lower - lambda sd^2)/sd) / Phi((mean - lower)/sd),
 
   ``Phi`` the standard normal distribution function continued to complex arguments, evaluated
   through the Faddeeva function (:func:`faddeeva`) so that no exponential overflows;
@@ -79,25 +80,29 @@ def faddeeva(z):
     return jnp.where(upper, wu, 2.0 * jnp.exp(-(z * z)) - wu)
 
 
-def _truncated_gaussian(lam, mean, sd):
-    # Phi(x) = erfc(-x/sqrt 2)/2 with u = -(mean - lam sd^2)/(sqrt(2) sd); the Gaussian factor
-    # and e^{-u^2} combine to e^{-mean^2/(2 sd^2)}, so w(.) carries all the growth
+def _truncated_gaussian(lam, mean, sd, lower):
+    # Phi(x) = erfc(-x/sqrt 2)/2 with u = -(mean - lower - lam sd^2)/(sqrt(2) sd); the Gaussian
+    # factor and e^{-u^2} combine to e^{-lam lower - (mean - lower)^2/(2 sd^2)}, so w(.) carries
+    # all the growth and nothing overflows
     sd_safe = jnp.where(sd > 0, sd, 1.0)
-    u = (lam * sd_safe**2 - mean) / (math.sqrt(2.0) * sd_safe)
+    gap = mean - lower
+    u = (lam * sd_safe**2 - gap) / (math.sqrt(2.0) * sd_safe)
     gauss = jnp.exp(-lam * mean + 0.5 * (lam * sd_safe) ** 2)
-    tail = jnp.exp(-0.5 * (mean / sd_safe) ** 2)
+    tail = jnp.exp(-lam * lower - 0.5 * (gap / sd_safe) ** 2)
     w_pos = faddeeva(jnp.where(u.real >= 0, 1j * u, 0.0))  # erfc(u) = e^{-u^2} w(iu), Re u >= 0
     w_neg = faddeeva(jnp.where(u.real < 0, -1j * u, 0.0))  # erfc(u) = 2 - e^{-u^2} w(-iu)
     numerator = jnp.where(u.real >= 0, 0.5 * tail * w_pos, gauss - 0.5 * tail * w_neg)
-    return numerator / (0.5 * erfc(-mean / (math.sqrt(2.0) * sd_safe)))
+    return numerator / (0.5 * erfc(-gap / (math.sqrt(2.0) * sd_safe)))
 
 
-def delay_characteristic(frequency, mean, sd=0.0, distribution: str = "none"):
+def delay_characteristic(frequency, mean, sd=0.0, distribution: str = "none", *, lower=0.0):
     """Characteristic function ``D(f) = E[exp(-2 pi i f d)]`` of a delay distribution (module
     docstring); ``frequency`` in Hz (real or complex), ``mean`` and ``sd`` in ms.
 
-    Broadcasts over its arguments; complex result.  ``sd = 0`` gives the fixed delay for every
-    distribution.  Works under jit, vmap and grad (gradients with respect to mean and sd).
+    ``lower`` (ms, ``"truncated_gaussian"`` only): the truncation point, 0 as in Bos et al. 2016;
+    :func:`mfjax.spiking.simulate` redraws delays below one time step, so ``lower=dt`` describes
+    its draws exactly.  Broadcasts over its arguments; complex result.  ``sd = 0`` gives the
+    fixed delay for every distribution.  Works under jit, vmap and grad (gradients with respect to mean and sd).
 
     Example:
         >>> delay_characteristic(100.0, 1.5, 0.75, "truncated_gaussian")  # Bos et al. 2016
@@ -106,6 +111,7 @@ def delay_characteristic(frequency, mean, sd=0.0, distribution: str = "none"):
         raise ValueError(f"distribution must be one of {DELAY_DISTRIBUTIONS}, got {distribution!r}")
     conds = Conditions()
     conds.require("mean", mean, nonnegative=True).require("sd", sd, nonnegative=True)
+    conds.require("lower", lower, nonnegative=True)
     f = jnp.asarray(frequency)
     if jnp.iscomplexobj(f):
         conds.require("frequency.real", f.real).require("frequency.imag", f.imag)
@@ -126,7 +132,8 @@ def delay_characteristic(frequency, mean, sd=0.0, distribution: str = "none"):
     elif distribution == "gaussian":
         out = jnp.exp(-lam * mean + 0.5 * (lam * sd) ** 2)
     elif distribution == "truncated_gaussian":
-        out = jnp.where(sd > 0, _truncated_gaussian(lam, mean, sd), fixed)
+        lower = jnp.asarray(lower, mean.dtype)
+        out = jnp.where(sd > 0, _truncated_gaussian(lam, mean, sd, lower), fixed)
     elif distribution == "exponential":
         out = jnp.exp(-lam * (mean - sd)) / (1.0 + lam * sd)
     else:  # gamma

@@ -108,3 +108,15 @@ def test_bad_arguments_are_refused():
             delay_characteristic(**args)
     with pytest.raises(ValueError, match="sd must be <= mean"):
         delay_characteristic(10.0, 1.0, 2.0, "exponential")
+
+
+def test_truncation_at_the_simulation_time_step():
+    # simulate() redraws delays below dt: Normal(1.5, 0.75) truncated at 0.1 ms (PD14 with dt = 0.1)
+    mean, sd, lower = 1.5, 0.75, 0.1
+    pdf = lambda x: stats.norm.pdf(x, mean, sd) / stats.norm.sf(lower, mean, sd)  # noqa: E731
+    for f in (1.0, 100.0, 1000.0, 120 - 40j, 120 + 40j):
+        lam = 2j * math.pi * 1e-3 * f
+        ref = sum(s * quad(lambda x, p=p: pdf(x) * p(np.exp(-lam * x)), lower, mean + 40 * sd, limit=2000,
+                           epsabs=1e-14, epsrel=1e-12)[0] for s, p in ((1, np.real), (1j, np.imag)))
+        got = complex(delay_characteristic(f, mean, sd, "truncated_gaussian", lower=lower))
+        assert abs(got - ref) <= 1e-9 * abs(ref) + 1e-12
