@@ -19,6 +19,7 @@ import numpy as np
 
 from .._checks import Conditions, as_checked_array, is_concrete
 from ..neurons import LIF
+from ._delays import DELAY_DISTRIBUTIONS, delay_characteristic
 
 __all__ = ["Network", "SYNAPSE_MODELS", "Conductance", "CONNECTIVITY_RULES"]
 
@@ -122,6 +123,11 @@ class Network(eqx.Module):
         synapses: ``"delta"`` (white noise), ``"shift"`` or ``"taylor"`` (exponential synapses
             with ``neuron.tau_s``; colored-noise correction of the transfer function), or a
             :class:`Conductance` (conductance-based synapses; spiking simulation only) (static).
+        delay_distribution: the law of the individual delays around ``delay`` with standard
+            deviation ``delay_sd`` (static; :data:`mfjax.populations.DELAY_DISTRIBUTIONS`):
+            ``"truncated_gaussian"`` (default; PD14 and Bos et al. 2016; the only law the
+            spiking simulator draws), ``"gaussian"``, ``"exponential"``, ``"gamma"`` or
+            ``"none"``; with ``delay_sd = 0`` every law is the fixed delay.
         connectivity: how a simulation draws the graph with these in-degrees (static):
             ``"fixed_indegree"`` (default; Brunel 2000), ``"fixed_probability"`` (Bernoulli with
             p = K/N; the COBA benchmark) or ``"fixed_total_number"`` (PD14); the mean field
@@ -142,6 +148,7 @@ class Network(eqx.Module):
     names: tuple = eqx.field(static=True)
     synapses: str = eqx.field(static=True)
     connectivity: str = eqx.field(static=True)
+    delay_distribution: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -160,6 +167,7 @@ class Network(eqx.Module):
         names=None,
         synapses="delta",
         connectivity="fixed_indegree",
+        delay_distribution="truncated_gaussian",
     ):
         if not isinstance(neuron, LIF):
             raise TypeError(f"neuron must be an mfjax.LIF, got {type(neuron).__name__}")
@@ -199,9 +207,12 @@ class Network(eqx.Module):
             raise ValueError(f"names must have {p} entries, got {len(names)}")
         if connectivity not in CONNECTIVITY_RULES:
             raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES}, got {connectivity!r}")
+        if delay_distribution not in DELAY_DISTRIBUTIONS:
+            raise ValueError(f"delay_distribution must be one of {DELAY_DISTRIBUTIONS}, got {delay_distribution!r}")
         self.names = names
         self.synapses = synapses
         self.connectivity = connectivity
+        self.delay_distribution = delay_distribution
 
     @property
     def num_populations(self) -> int:
@@ -217,7 +228,7 @@ class Network(eqx.Module):
         names = list(arrays)
         new = []
         for k in names:
-            if k in ("names", "synapses", "connectivity") or not hasattr(self, k):
+            if k in ("names", "synapses", "connectivity", "delay_distribution") or not hasattr(self, k):
                 raise ValueError(f"replace() takes array fields of Network, got {k!r}")
             old = getattr(self, k)
             if k == "neuron":
@@ -232,6 +243,14 @@ class Network(eqx.Module):
         out = eqx.tree_at(lambda n: [getattr(n, k) for k in names], self, new)
         out.conditions(Conditions())
         return out
+
+    def delay_characteristic(self, frequency) -> jax.Array:
+        """Characteristic function ``D_ab(f) = E[exp(-2 pi i f d_ab)]`` of every pathway's delay
+        distribution (:func:`mfjax.populations.delay_characteristic` with ``delay``,
+        ``delay_sd`` and ``delay_distribution``), shape ``frequency.shape + (P, P)``; frequency
+        in Hz, real or complex."""
+        f = jnp.asarray(frequency)[..., None, None]
+        return delay_characteristic(f, self.delay, self.delay_sd, self.delay_distribution)
 
     def conditions(self, conds: Conditions) -> Conditions:
         """Add every validity condition of this network to ``conds`` (concrete values are

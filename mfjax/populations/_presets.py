@@ -107,7 +107,9 @@ def microcircuit(variant: str = "pd14", synapses: str = "shift", J_rel_sd: float
             PD14 draws weights with 0.1; the default 0 keeps the mean field identical to NNMT
             and Bos et al. (2016), which neglect it (0.1 adds 1% to the recurrent variance).
 
-    Simulations draw the graph with PD14's rule (``connectivity="fixed_total_number"``).
+    Simulations draw the graph with PD14's rule (``connectivity="fixed_total_number"``); the
+    delays follow a Gaussian truncated at 0 (``delay_distribution``, Bos et al. 2016; the
+    simulator redraws below one time step).
     Delays (spiking simulation) are normally distributed per synapse, 1.5 +- 0.75 ms
     (excitatory) and 0.75 +- 0.375 ms (inhibitory), as in PD14.  tau_m = 10 ms, tau_ref = 2 ms, v_th = 15 mV, v_reset = 0 mV (relative to rest),
     nu_ext = 8 Hz per external input.
@@ -142,4 +144,5 @@ def microcircuit(variant: str = "pd14", synapses: str = "shift", J_rel_sd: float
         names=tuple(d["populations"]),
         synapses=synapses,
         connectivity="fixed_total_number",
+        delay_distribution="truncated_gaussian",
     )

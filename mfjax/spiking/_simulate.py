@@ -841,6 +841,11 @@ def simulate(
     batch, net_axes = _network_axes(network, vmapped)
     delay = _concrete("network.delay", network.delay)
     delay_sd = _concrete("network.delay_sd", network.delay_sd)
+    if np.any(delay_sd > 0) and network.delay_distribution != "truncated_gaussian":
+        raise ValueError(
+            f"network.delay_distribution={network.delay_distribution!r}: the simulator draws "
+            "distributed delays from a Gaussian truncated below one time step (PD14's rule) only"
+        )
     K = _concrete("network.K", network.K)
     tau_ref = _concrete("neuron.tau_ref", network.neuron.tau_ref)
     for x in np.unique(tau_ref):

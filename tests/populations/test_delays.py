@@ -120,3 +120,25 @@ def test_truncation_at_the_simulation_time_step():
                            epsabs=1e-14, epsrel=1e-12)[0] for s, p in ((1, np.real), (1j, np.imag)))
         got = complex(delay_characteristic(f, mean, sd, "truncated_gaussian", lower=lower))
         assert abs(got - ref) <= 1e-9 * abs(ref) + 1e-12
+
+
+def test_network_carries_its_delay_distribution():
+    import mfjax
+
+    mc = mfjax.microcircuit("bos2016")
+    assert mc.delay_distribution == "truncated_gaussian"
+    f = jnp.array([10.0, 200.0 + 30j])
+    D = np.asarray(mc.delay_characteristic(f))
+    assert D.shape == (2, 8, 8)
+    for a, b in ((0, 0), (0, 1), (5, 6)):
+        one = complex(delay_characteristic(f[1], float(mc.delay[a, b]), float(mc.delay_sd[a, b]), "truncated_gaussian"))
+        assert abs(D[1, a, b] - one) < 1e-15
+    net = mfjax.brunel_a()  # one fixed delay of 1.5 ms
+    np.testing.assert_allclose(np.asarray(net.delay_characteristic(100.0)), np.exp(-2j * np.pi * 0.1 * 1.5), rtol=1e-14)
+    with pytest.raises(ValueError, match="delay_distribution"):
+        mfjax.Network(net.neuron, net.K, net.J, K_ext=net.K_ext, J_ext=net.J_ext, nu_ext=net.nu_ext,
+                      delay_distribution="lognormal_typo")
+    gamma = mfjax.Network(net.neuron, net.K, net.J, K_ext=net.K_ext, J_ext=net.J_ext, nu_ext=net.nu_ext,
+                          N=np.array([400.0, 100.0]), delay_sd=0.5, delay_distribution="gamma")
+    with pytest.raises(ValueError, match="delay_distribution"):
+        mfjax.spiking.simulate(gamma, 5.0, key=jax.random.key(0))
