@@ -55,6 +55,7 @@ def _weideman_coefficients(n: int):
 
 
 _W_COEFFS, _W_SCALE = _weideman_coefficients(40)  # relative error < 3e-14 in the upper half-plane
+_W_COEFFS = tuple(float(c) for c in _W_COEFFS)  # Python floats: weak types keep complex64 inputs complex64
 
 
 def _faddeeva_upper(z):
