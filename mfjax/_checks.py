@@ -97,11 +97,23 @@ class Conditions:
     runtime error with the first violated condition's message when the compiled program runs)
     or ``conds.valid()`` (a traced bool: all conditions hold) for a status.  With no traced value
     both are free: ``enforce`` returns ``out`` untouched and ``valid`` is ``True``.
+
+    :meth:`traced_only` gives a view that skips the concrete checks, for objects already
+    validated when they were built (a :class:`mfjax.LIF` or :class:`mfjax.Network`), so that a
+    call does not check their concrete fields again.
     """
 
     def __init__(self):
         self._messages: list[str] = []
         self._bad: list = []
+        self._check_concrete = True
+
+    def traced_only(self) -> "Conditions":
+        """A view of these conditions that records traced values like this one but skips the
+        checks of concrete values (what it records is recorded here too)."""
+        view = Conditions()
+        view._messages, view._bad, view._check_concrete = self._messages, self._bad, False
+        return view
 
     def _record(self, message, bad):
         self._messages.append(message)
@@ -110,7 +122,8 @@ class Conditions:
     def require(self, name: str, x, *, positive=False, nonnegative=False, finite=True, at_most=None):
         """``x`` finite (or at least not NaN), optionally > 0, >= 0, <= ``at_most``."""
         if is_concrete(x):
-            as_checked_array(name, x, positive=positive, nonnegative=nonnegative, finite=finite, at_most=at_most)
+            if self._check_concrete:
+                as_checked_array(name, x, positive=positive, nonnegative=nonnegative, finite=finite, at_most=at_most)
         else:
             message = f"{name} {_requirement(positive, nonnegative, finite, at_most)}"
             self._record(message, _violation(jnp.asarray(x), positive, nonnegative, finite, at_most, jnp))
@@ -119,6 +132,8 @@ class Conditions:
     def less(self, name_a: str, a, name_b: str, b):
         """``a < b`` elementwise (broadcast)."""
         if is_concrete((a, b)):
+            if not self._check_concrete:
+                return self
             try:
                 ok = np.asarray(a, float) < np.asarray(b, float)
             except ValueError as err:
@@ -129,24 +144,24 @@ class Conditions:
             self._record(f"{name_a} must be < {name_b}", ~(jnp.asarray(a) < jnp.asarray(b)))
         return self
 
+    def wants(self, x) -> bool:
+        """Whether a condition on ``x`` would be checked or recorded (so that building its test
+        can be skipped for concrete values under ``traced_only``)."""
+        return self._check_concrete or not is_concrete(x)
+
     def where(self, message: str, bad):
         """A condition given directly as a (traced or concrete) array that is True where violated."""
         if is_concrete(bad):
-            if np.any(np.asarray(bad)):
+            if self._check_concrete and np.any(np.asarray(bad)):
                 raise ValueError(message)
         else:
             self._record(message, bad)
         return self
 
-    @property
-    def traced(self) -> bool:
-        """True when some condition could only be recorded (it involves traced values)."""
-        return bool(self._bad)
-
     def valid(self):
         """True (a traced bool where needed) when every recorded condition holds."""
         if not self._bad:
-            return jnp.asarray(True)
+            return True
         return ~jnp.any(jnp.stack(self._bad))
 
     def poison(self, x):

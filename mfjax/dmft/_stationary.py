@@ -185,7 +185,7 @@ def _prepare(g, sigma, J0, I, phi, init):
 
 def _traced_validity(g, sigma, J0, I):
     """The conditions of :func:`_prepare` for traced arguments, as a bool for the status."""
-    conds = Conditions()
+    conds = Conditions().traced_only()  # concrete values: checked by _prepare
     conds.require("g", g, nonnegative=True).require("sigma", sigma, nonnegative=True)
     conds.require("J0", J0).require("I", I)
     return conds.valid()

@@ -53,7 +53,7 @@ def check_model(J, h, beta=1.0, *, enforce: bool = True):
 def model_conditions(J, h, beta) -> Conditions:
     """The conditions of :func:`check_model` for traced values (finite J and h, beta > 0, J
     symmetric with a zero diagonal), for solvers to fold into their status."""
-    conds = Conditions()
+    conds = Conditions().traced_only()  # concrete values: checked by check_model
     conds.require("J", J).require("h", h).require("beta", beta, positive=True)
     if not is_concrete(J):
         conds.where("J must be symmetric with a zero diagonal", (J != J.T) | (jnp.diag(jnp.diag(J)) != 0))

@@ -342,7 +342,10 @@ def _check_call(neuron, mu, sigma, correction) -> Conditions:
         raise TypeError(f"neuron must be an mfjax.LIF, got {type(neuron).__name__}")
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
-    conds = neuron.conditions(Conditions(), prefix="neuron")
+    # concrete fields were checked when the neuron was built; LIF.conditions, not neuron.conditions:
+    # equinox wraps bound methods of a Module in a new Module on every access (slow at the edge)
+    conds = Conditions()
+    LIF.conditions(neuron, conds.traced_only(), prefix="neuron")
     conds.require("mu", mu)
     conds.require("sigma", sigma, nonnegative=True)
     return conds
@@ -555,7 +558,7 @@ def _log_isi_variance_integral(y_th, y_r):
 _CV_WEAK_NOISE = 12.0
 _CV_POISSON = 12.0
 #: weak-noise coefficients, Var(T)/tau_m^2 = sum_k VAR_k A_k and E[T]/tau_m = log(y_r/y_th) +
-#: sum_k MEAN_k A_k with A_k = y_th^{-2k} - y_r^{-2k} (k = 1..9; derivation in _weak_noise_cv)
+#: sum_k MEAN_k A_k with A_k = y_th^{-2k} - y_r^{-2k} (k = 1..9; derivation in _weak_noise_moments)
 _WEAK_VAR = (1 / 2, -5 / 8, 4 / 3, -65 / 16, 2589 / 160, -10223 / 128, 422232 / 896, -829170 / 256,
              13021465 / 512)
 _WEAK_MEAN = (-1 / 4, 3 / 16, -5 / 16, 105 / 128, -189 / 64, 3465 / 256, -19305 / 256, 2027025 / 4096,

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import Conditions, as_checked_array, is_concrete
+from .._checks import Conditions
 from ..neurons import LIF
 from ._delays import DELAY_DISTRIBUTIONS, delay_characteristic
 
@@ -77,16 +77,16 @@ def _float_array(name, x):
     return jnp.asarray(x, dtype=jnp.result_type(float, x.dtype))
 
 
-def _vector(name, x, p, **kw):
+def _vector(name, x, p):
     x = _float_array(name, x)
-    as_checked_array(name, x, **kw)
     if jnp.shape(x) not in ((), (p,)):
         raise ValueError(f"{name} must be a scalar or have shape ({p},), got {jnp.shape(x)}")
     return jnp.broadcast_to(x, (p,))
 
 
-#: sign conditions of the array fields (checked for concrete values at construction and in
-#: :meth:`Network.replace`, carried as traced conditions into the solvers otherwise)
+#: sign conditions of the array fields (checked for concrete values by ``__check_init__`` and
+#: :meth:`Network.replace`, carried as traced conditions into the solvers otherwise); the
+#: constructor itself only converts and checks shapes
 _FIELD_RULES = {
     "N": {"positive": True},
     "K": {"nonnegative": True},
@@ -175,9 +175,7 @@ class Network(eqx.Module):
         if K_arr.ndim != 2 or K_arr.shape[0] != K_arr.shape[1] or K_arr.shape[0] == 0:
             raise ValueError(f"K must be a square (P, P) matrix with P >= 1, got shape {K_arr.shape}")
         p = K_arr.shape[0]
-        as_checked_array("K", K_arr, nonnegative=True)
         J = _float_array("J", J)
-        as_checked_array("J", J)
         if jnp.shape(J) not in ((), (p,), (p, p)):
             raise ValueError(f"J must have shape ({p}, {p}), got {jnp.shape(J)}")
         for field in ("tau_m", "tau_ref", "v_th", "v_reset", "tau_s", "c_m"):
@@ -191,14 +189,13 @@ class Network(eqx.Module):
         self.neuron = neuron
         self.K = K_arr
         self.J = jnp.broadcast_to(J, (p, p))
-        self.K_ext = _vector("K_ext", K_ext, p, nonnegative=True)
+        self.K_ext = _vector("K_ext", K_ext, p)
         self.J_ext = _vector("J_ext", J_ext, p)
-        self.nu_ext = _vector("nu_ext", nu_ext, p, nonnegative=True)
+        self.nu_ext = _vector("nu_ext", nu_ext, p)
         self.I_ext = _vector("I_ext", I_ext, p)
-        self.N = _vector("N", np.ones(p) if N is None else N, p, positive=True)
+        self.N = _vector("N", np.ones(p) if N is None else N, p)
         for name, value in (("delay", delay), ("J_sd", J_sd), ("delay_sd", delay_sd)):
             value = _float_array(name, value)
-            as_checked_array(name, value, nonnegative=True)
             if jnp.shape(value) not in ((), (p,), (p, p)):
                 raise ValueError(f"{name} must have shape ({p}, {p}), got {jnp.shape(value)}")
             setattr(self, name, jnp.broadcast_to(value, (p, p)))
@@ -257,12 +254,13 @@ class Network(eqx.Module):
         checked at once and raise ``ValueError`` naming the field; traced ones are recorded):
         finite arrays, N >= 1 and whole, K, K_ext, nu_ext, delays and spreads >= 0, the LIF
         conditions, tau_s > 0 for exponential synapses."""
-        self.neuron.conditions(conds, prefix="neuron")
+        LIF.conditions(self.neuron, conds, prefix="neuron")
         for name, rule in _FIELD_RULES.items():
             conds.require(name, getattr(self, name), **rule)
         n = self.N
-        conds.where("N must hold whole numbers >= 1 (population sizes)", (n < 1) | (n != jnp.round(n)))
-        if self.synapses in ("shift", "taylor"):
+        if conds.wants(n):
+            conds.where("N must hold whole numbers >= 1 (population sizes)", (n < 1) | (n != jnp.round(n)))
+        if self.synapses in ("shift", "taylor") and conds.wants(self.neuron.tau_s):
             conds.where(
                 f"synapses={self.synapses!r} needs neuron.tau_s > 0 (exponential synapses)",
                 ~(jnp.asarray(self.neuron.tau_s) > 0),

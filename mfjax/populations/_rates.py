@@ -21,8 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import Conditions, as_checked_array, is_concrete
-from ..neurons import lif_rate
+from .._checks import Conditions, as_checked_array, as_int, is_concrete
 from ..neurons._lif import _lif_rate
 from ..solvers import solve_fixed_point
 from ._network import SYNAPSE_MODELS, Network
@@ -59,12 +58,9 @@ def input_std(network: Network, rates) -> jax.Array:
 
 def transfer(network: Network, rates) -> jax.Array:
     """Output rates (Hz) phi(mu(rates), sigma(rates)) of every population, shape (P,)."""
-    return lif_rate(
-        network.neuron,
-        mean_input(network, rates),
-        input_std(network, rates),
-        correction=SYNAPSE_MODELS[network.synapses],
-    )
+    conds = Conditions().require("rates", rates)
+    Network.conditions(network, conds.traced_only())  # concrete fields: checked when built
+    return conds.enforce(_transfer_params(rates, network))
 
 
 class RateSolution(eqx.Module):
@@ -85,7 +81,8 @@ class RateSolution(eqx.Module):
 
 
 def _transfer_params(rates, network):
-    # the unchecked transfer function: the network's conditions are folded into the status
+    """:func:`transfer` without checks (the solver folds the network's conditions into its
+    status)."""
     return _lif_rate(
         network.neuron,
         mean_input(network, rates),
@@ -140,14 +137,14 @@ def solve_rates(
     dtype = network.K.dtype
     if atol is None:
         atol = 0.0
-    if not isinstance(max_steps, (int, np.integer)) or isinstance(max_steps, bool) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    max_steps = as_int("max_steps", max_steps, minimum=1)
     for name, tol in (("rtol", rtol), ("atol", atol)):
         if tol is not None:
             as_checked_array(name, tol, nonnegative=True)
     # parameters: concrete ones were checked when the network was built; traced ones (inside a
     # user's jit or vmap) are folded into ``converged``
-    conds = network.conditions(Conditions())
+    conds = Conditions()
+    Network.conditions(network, conds.traced_only())
     if init is None:
         init = jnp.zeros((p,), dtype)
     else:
@@ -156,7 +153,7 @@ def solve_rates(
             raise ValueError(f"init must have shape ({p},), got {jnp.shape(init)}")
         conds.require("init", init, nonnegative=True)
         init = jnp.broadcast_to(jnp.asarray(init, dtype), (p,))
-    result = _solve_rates(network, init, rtol, atol, int(max_steps), conds.valid())
+    result = _solve_rates(network, init, rtol, atol, max_steps, conds.valid())
     if on_failure == "raise" and is_concrete(result.converged):
         if not np.all(np.asarray(result.converged)):
             raise ConvergenceError(

@@ -15,7 +15,7 @@ import jax
 import numpy as np
 
 from .._checks import as_key
-from .._fingerprint import fingerprint, sampled
+from .._fingerprint import fingerprint
 from ..populations import Network
 from ..sweep._checkpoint import Checkpoint
 from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity
@@ -27,14 +27,12 @@ _STATS = ("rates", "cv", "fano", "correlation", "synchrony", "population_rate", 
 
 
 def _meta(network, duration, key, chunk, transient, kwargs) -> dict:
-    """What determines a chunked run (recorded in, and verified against, the manifest)."""
-    from .. import __version__
-
+    """What determines a chunked run (recorded in, and verified against, the manifest, which
+    adds dtype and version)."""
     options = {}
     for name, value in sorted(kwargs.items()):
         if isinstance(value, Connectivity):
-            options[name] = "Connectivity:" + fingerprint(value.sizes, value.blocks, np.asarray(value.num_synapses),
-                                                          [sampled(t) for t in value.tables])
+            options[name] = "Connectivity:" + value.digest()
         else:
             options[name] = fingerprint(value)
     return {
@@ -46,8 +44,6 @@ def _meta(network, duration, key, chunk, transient, kwargs) -> dict:
         "chunk_ms": float(chunk),
         "transient_ms": float(transient),
         "options": options,
-        "dtype": "float64" if jax.config.jax_enable_x64 else "float32",
-        "mfjax_version": __version__,
     }
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 __all__ = ["Connectivity", "build_connectivity", "draw_delays_and_weights", "CONNECTIVITY_RULES"]
 
+from .._fingerprint import fingerprint, sampled
 from ..populations._network import CONNECTIVITY_RULES
 
 
@@ -55,6 +56,12 @@ class Connectivity(eqx.Module):
     sizes: tuple = eqx.field(static=True)
     K: tuple | None = eqx.field(static=True, default=None)
     rule: str | None = eqx.field(static=True, default=None)
+
+    def digest(self, size: int = 16) -> str:
+        """Fingerprint of the graph (sizes, blocks, synapse counts and a strided sample of every
+        table: microseconds even for 3e8 synapses), for checkpoints and simulation states."""
+        return fingerprint("tables", self.sizes, self.blocks, np.asarray(self.num_synapses),
+                           [sampled(t) for t in self.tables], size=size)
 
     def check_matches(self, sizes, K) -> None:
         """Raise ``ValueError`` unless these tables describe a network with population

@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_checked_array, as_key, is_concrete
-from .._fingerprint import fingerprint, sampled
+from .._fingerprint import fingerprint
 from ..populations import Conductance, Network
 from . import _kernel
 from . import _statistics as stats
@@ -1006,8 +1006,7 @@ def _origin(plan: _Plan, key, connectivity, k_conn, K, redrawn: bool) -> np.ndar
     """uint32 words (..., 3): 32-bit digests of each trial's key, of the connectivity and of the
     state layout (see :class:`SimulationState`)."""
     if isinstance(connectivity, Connectivity):
-        conn = fingerprint("tables", connectivity.sizes, connectivity.blocks, np.asarray(connectivity.num_synapses),
-                           [sampled(t) for t in connectivity.tables], size=4)
+        conn = connectivity.digest(size=4)
     else:
         conn = fingerprint("rule", connectivity, jax.random.key_data(k_conn), K, redrawn, size=4)
     layout = fingerprint(plan.sizes, plan.ring, plan.emit_chunks, plan.spread_ring, plan.spread, plan.groups,

@@ -23,6 +23,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from .._fingerprint import file_digest, fingerprint
@@ -70,11 +71,15 @@ class Checkpoint:
 
     Args:
         folder: the folder (created if missing).
-        meta: JSON-serialisable dict of everything that determines the chunks' content.
+        meta: JSON-serialisable dict of everything that determines the chunks' content; the
+            dtype in force (``jax_enable_x64``) and the mfjax version are added to it.
     """
 
     def __init__(self, folder, meta: dict):
+        from .. import __version__
+
         self.folder = Path(folder)
+        meta = {**meta, "dtype": "float64" if jax.config.jax_enable_x64 else "float32", "mfjax_version": __version__}
         self.meta = json.loads(json.dumps(meta))  # canonical JSON types
         self.job = fingerprint(json.dumps(self.meta, sort_keys=True))
         self.path = self.folder / MANIFEST

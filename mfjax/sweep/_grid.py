@@ -63,9 +63,8 @@ class SweepResult:
 
 
 def _meta(fn, axes: dict, chunk_size: int, n_chunks: int, tag: str) -> dict:
-    """What determines a sweep's chunks (recorded in, and verified against, the manifest)."""
-    from .. import __version__
-
+    """What determines a sweep's chunks (recorded in, and verified against, the manifest, which
+    adds dtype and version)."""
     return {
         "job": "grid_sweep",
         "tag": tag,
@@ -74,8 +73,6 @@ def _meta(fn, axes: dict, chunk_size: int, n_chunks: int, tag: str) -> dict:
         "axes": {k: [int(v.size), fingerprint(v)] for k, v in axes.items()},
         "chunk_size": chunk_size,
         "n_chunks": n_chunks,
-        "dtype": "float64" if jax.config.jax_enable_x64 else "float32",
-        "mfjax_version": __version__,
     }
 
 
