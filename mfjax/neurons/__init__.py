@@ -1,5 +1,7 @@
-"""Single-neuron theory: LIF transfer function (Siegert), ISI CV, membrane-potential density."""
+"""Single-neuron theory: LIF stationary rate (Siegert), ISI CV, membrane-potential density, dynamic
+transfer function (mean and variance modulation)."""
 
 from ._lif import CORRECTIONS, LIF, lif_cv, lif_rate, membrane_density
+from ._transfer import lif_transfer, lif_variance_transfer
 
-__all__ = ["LIF", "lif_rate", "lif_cv", "membrane_density", "CORRECTIONS"]
+__all__ = ["LIF", "lif_rate", "lif_cv", "membrane_density", "lif_transfer", "lif_variance_transfer", "CORRECTIONS"]
