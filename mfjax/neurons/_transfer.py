@@ -87,36 +87,54 @@ def _check_transfer_call(neuron, mu, sigma, frequency, correction) -> Conditions
     return conds
 
 
-def _response(mu, sigma, tau_m, tau_ref, v_th, v_reset, s, delta):
-    """White-noise (h, h_var) with threshold and reset raised by ``delta`` (mV)."""
+def _rate(mu, sigma, tau_m, tau_ref, v_th, v_reset, delta):
+    """Siegert rate (Hz) with threshold and reset raised by ``delta`` (mV)."""
+    log_r = _log_mfpt((v_th + delta - mu) / sigma, (v_reset + delta - mu) / sigma)
+    return 1000.0 * jnp.exp(_log_rate_times_tau(log_r, tau_ref / tau_m)) / tau_m
+
+
+def _response(mu, sigma, tau_m, tau_ref, ref_phase, v_th, v_reset, s, delta):
+    """White-noise ``(h, h_var)`` with threshold and reset raised by ``delta`` (mV), and their
+    derivatives with respect to ``delta`` (for the first-order colored-noise expansion).
+
+    ``tau_ref`` enters the rate, ``ref_phase`` the reset's phase (equal, but for NNMT's form).
+    The derivatives need no further integrals: ``dI_{s+k}/dx = -I_{s+k+1}``,
+    ``dE_s/dx = -I_{s+1}``, ``I_{s+3} = (s+1) I_{s+1} - x I_{s+2}``, ``dx/d delta = -sqrt2/sigma``.
+    """
     x_th = _SQRT2 * (mu - v_th - delta) / sigma
     x_r = _SQRT2 * (mu - v_reset - delta) / sigma
-    log_nu_tau = _log_rate_times_tau(_log_mfpt(-x_th / _SQRT2, -x_r / _SQRT2), tau_ref / tau_m)
-    nu0 = 1000.0 * jnp.exp(log_nu_tau) / tau_m  # Hz
+    nu0, dnu0 = jax.jvp(lambda d: _rate(mu, sigma, tau_m, tau_ref, v_th, v_reset, d), (delta,), (jnp.ones_like(delta),))
     # threshold and reset in one evaluation (one compiled copy, one pass)
     both = weber_integrals(jnp.stack([s, s]), jnp.stack([x_th, x_r]))
     (c_t, i1_t, i2_t, e_t), (c_r, i1_r, i2_r, e_r) = zip(*((v[0], v[1]) for v in both))
-    ref = tau_ref / tau_m
+    ref = ref_phase / tau_m
     delay = jnp.exp(-s * ref)
     small = jnp.abs(s) < _SMALL
-    # common scale: e^{c} for the integrals, e^{max(c, 0)} where the constant term enters
+    # everything on the scale e^c of the larger integrals (ct, cr: each point's share of it)
     c = jnp.maximum(c_t, c_r)
     ct = jnp.exp(c_t - c)
     cr = jnp.exp(c_r - c)
     num1 = ct * i1_t - cr * i1_r
     num2 = ct * i2_t - cr * i2_r
+    num3 = ct * ((s + 1) * i1_t - x_th * i2_t) - cr * ((s + 1) * i1_r - x_r * i2_r)
+    dden = ct * i1_t - delay * cr * i1_r  # d den/d delta, over sqrt2/sigma
     s_big = jnp.where(small, 1.0, s)
     den_j = (ct * (x_th * i1_t + i2_t) - delay * cr * (x_r * i1_r + i2_r)) / s_big
+    # the E form carries the constant term: put it all on the scale e^{max(c, 0)}
     c0 = jnp.maximum(c, 0.0)
-    rescale = jnp.exp(c - c0)  # num and den_j were scaled by e^{-c}; den_e by e^{-c0}
+    rescale = jnp.exp(c - c0)
     den_e = ref * exprel(-s * ref) * jnp.exp(-jnp.where(small, c0, 0.0)) + rescale * (ct * e_t - delay * cr * e_r)
-    # h = nu0 sqrt2/sigma num/((1+s) den), with num and den on the same scale
-    num1_e, num2_e = num1 * rescale, num2 * rescale
-    ratio1 = jnp.where(small, num1_e / den_e, num1 / den_j)
-    ratio2 = jnp.where(small, num2_e / den_e, num2 / den_j)
-    h = nu0 * _SQRT2 / sigma * ratio1 / (1 + s)
-    h_var = nu0 / (sigma * sigma) * ratio2 / (2 + s)
-    return h, h_var
+
+    def over_den(q):
+        return jnp.where(small, q * rescale / den_e, q / den_j)
+
+    r1, r2, r3, rd = (over_den(q) for q in (num1, num2, num3, dden))
+    g = _SQRT2 / sigma
+    h = nu0 * g * r1 / (1 + s)
+    h_var = nu0 / (sigma * sigma) * r2 / (2 + s)
+    dh = g / (1 + s) * (dnu0 * r1 + nu0 * g * (r2 - r1 * rd))
+    dh_var = 1 / (sigma * sigma * (2 + s)) * (dnu0 * r2 + nu0 * g * (r3 - r2 * rd))
+    return h, h_var, dh, dh_var
 
 
 def _corrected(neuron, mu, sigma, frequency, correction, refractory_phase):
@@ -124,44 +142,22 @@ def _corrected(neuron, mu, sigma, frequency, correction, refractory_phase):
     fields = [neuron.tau_m, neuron.tau_ref, neuron.v_th, neuron.v_reset, neuron.tau_s]
     real = jnp.result_type(float, mu, sigma, *fields)
     cplx = jnp.result_type(real, 1j)
-    mu, sigma, tau_m, tau_ref, v_th, v_reset, tau_s = jnp.broadcast_arrays(
-        *(jnp.asarray(v, real) for v in [mu, sigma, *fields])
-    )
     lam = 2j * math.pi * jnp.asarray(frequency, cplx) / 1000.0  # 1/ms
-    shape = jnp.broadcast_shapes(mu.shape, lam.shape)
-    mu, sigma, tau_m, tau_ref, v_th, v_reset, tau_s = (jnp.broadcast_to(v, shape) for v in
-                                                      (mu, sigma, tau_m, tau_ref, v_th, v_reset, tau_s))
+    shape = jnp.broadcast_shapes(jnp.shape(mu), jnp.shape(sigma), lam.shape, *(jnp.shape(v) for v in fields))
+    mu, sigma, tau_m, tau_ref, v_th, v_reset, tau_s = (
+        jnp.broadcast_to(jnp.asarray(v, real), shape) for v in [mu, sigma, *fields]
+    )
     lam = jnp.broadcast_to(lam, shape)
     s = lam * tau_m
-    ref = tau_ref if refractory_phase else jnp.zeros_like(tau_ref)
-    k = _safe_sqrt_ratio(tau_s, tau_m) * _SHIFT_FACTOR  # delta / sigma
-
-    def shifted(kk):
-        # the boundary shift delta = sigma kk, and the variance response's extra term
-        # -(d delta/d sigma^2) h = -(kk/(2 sigma)) h
-        h, h_var = _response(mu, sigma, tau_m, ref, v_th, v_reset, s, sigma * kk)
-        if not refractory_phase:  # the rate itself keeps its refractory period
-            h, h_var = _nnmt_rate_fix(h, h_var, mu, sigma, tau_m, tau_ref, v_th, v_reset, sigma * kk)
-        return h, h_var - kk / (2 * sigma) * h
-
-    if correction == "none":
-        h, h_var = shifted(jnp.zeros_like(k))
-    elif correction == "shift":
-        h, h_var = shifted(k)
-    else:
-        (h0, v0), (dh, dv) = jax.jvp(shifted, (jnp.zeros_like(k),), (k,))
-        h, h_var = h0 + dh, v0 + dv
+    ref_phase = tau_ref if refractory_phase else jnp.zeros_like(tau_ref)
+    kk = _safe_sqrt_ratio(tau_s, tau_m) * _SHIFT_FACTOR  # delta / sigma
+    delta = sigma * kk if correction == "shift" else jnp.zeros_like(kk)
+    h, h_var, dh, dh_var = _response(mu, sigma, tau_m, tau_ref, ref_phase, v_th, v_reset, s, delta)
+    if correction == "taylor":  # first order in sqrt(tau_s/tau_m)
+        h, h_var = h + sigma * kk * dh, h_var + sigma * kk * dh_var
+    if correction != "none":  # delta = sigma kk moves with sigma: d delta/d sigma^2 = kk/(2 sigma)
+        h_var = h_var - kk / (2 * sigma) * (h if correction == "shift" else h - sigma * kk * dh)
     return h, h_var, lam * tau_s
-
-
-def _nnmt_rate_fix(h, h_var, mu, sigma, tau_m, tau_ref, v_th, v_reset, delta):
-    """Without the reset's phase, NNMT 1.3 still multiplies by the refractory rate nu0: rescale
-    the tau_ref = 0 response by nu0(tau_ref)/nu0(0)."""
-    y_th = (v_th + delta - mu) / sigma
-    y_r = (v_reset + delta - mu) / sigma
-    log_r = _log_mfpt(y_th, y_r)
-    factor = jnp.exp(_log_rate_times_tau(log_r, tau_ref / tau_m) - _log_rate_times_tau(log_r, 0.0 * tau_ref))
-    return h * factor, h_var * factor
 
 
 @partial(jax.jit, static_argnames=("correction", "synaptic_filter", "refractory_phase"))
