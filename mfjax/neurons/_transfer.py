@@ -77,12 +77,13 @@ def _check_transfer_call(neuron, mu, sigma, frequency, correction) -> Conditions
     f_im = jnp.imag(frequency)
     conds.require("frequency (real part)", jnp.real(frequency))
     conds.require("frequency (imaginary part)", f_im)
-    # growth rate -2 pi Im f below MAX_SHIFT/tau_m: the reach of the integrals (see _weber)
-    growth = -2.0 * math.pi * f_im * jnp.asarray(neuron.tau_m) / 1000.0
+    # decay rate 2 pi Im f below MAX_SHIFT/tau_m: the reach of the integrals (see _weber)
+    f_im, tau_m = jnp.broadcast_arrays(f_im, jnp.asarray(neuron.tau_m))
+    decay = 2.0 * math.pi * f_im * tau_m / 1000.0
     conds.where(
-        f"frequency: the growth rate -2 pi Im(f) must stay below {MAX_SHIFT}/tau_m, i.e. "
-        f"Im(f) > -{MAX_SHIFT}/(2 pi tau_m)",
-        ~(growth < MAX_SHIFT - 1e-9),
+        f"frequency: the decay rate 2 pi Im(f) of a complex frequency must stay below "
+        f"{MAX_SHIFT}/tau_m, i.e. Im(f) < {MAX_SHIFT}/(2 pi tau_m)",
+        ~(decay < MAX_SHIFT - 1e-9),
     )
     return conds
 
@@ -125,6 +126,8 @@ def _response(mu, sigma, tau_m, tau_ref, ref_phase, v_th, v_reset, s, delta):
     rescale = jnp.exp(c - c0)
     den_e = ref * exprel(-s * ref) * jnp.exp(-jnp.where(small, c0, 0.0)) + rescale * (ct * e_t - delay * cr * e_r)
 
+    den_e = jnp.where(small, den_e, 1.0)  # unused there, and 0 for tau_ref = 0 at large |s|
+
     def over_den(q):
         return jnp.where(small, q * rescale / den_e, q / den_j)
 
@@ -160,17 +163,10 @@ def _corrected(neuron, mu, sigma, frequency, correction, refractory_phase):
     return h, h_var, lam * tau_s
 
 
-@partial(jax.jit, static_argnames=("correction", "synaptic_filter", "refractory_phase"))
-def _lif_transfer(neuron, mu, sigma, frequency, correction, synaptic_filter, refractory_phase):
-    h, _, lam_tau_s = _corrected(neuron, mu, sigma, frequency, correction, refractory_phase)
-    if synaptic_filter:
-        h = h / (1 + lam_tau_s)
-    return h
-
-
 @partial(jax.jit, static_argnames=("correction", "refractory_phase"))
-def _lif_variance_transfer(neuron, mu, sigma, frequency, correction, refractory_phase):
-    return _corrected(neuron, mu, sigma, frequency, correction, refractory_phase)[1]
+def _responses(neuron, mu, sigma, frequency, correction, refractory_phase):
+    """One compiled program for both responses (lif_transfer and lif_variance_transfer share it)."""
+    return _corrected(neuron, mu, sigma, frequency, correction, refractory_phase)
 
 
 def lif_transfer(
@@ -197,7 +193,8 @@ def lif_transfer(
         mu: mean input (mV).
         sigma: input standard deviation (mV), > 0.
         frequency: Hz, real or complex (``f = f_r + i f_i`` is the mode ``e^{2 pi i f_r t}``
-            growing at the rate ``-2 pi f_i``; growth rates must stay below ``3/tau_m``).
+            growing at the rate ``-2 pi f_i``; any growth rate, decay rates ``2 pi f_i`` below
+            ``3/tau_m``).
             Broadcasts: ``frequency[:, None]`` with 8 populations gives shape ``(F, 8)``.
         correction: ``"shift"`` (default), ``"taylor"`` or ``"none"`` (colored-noise
             treatment; irrelevant for ``tau_s = 0``).
@@ -214,9 +211,10 @@ def lif_transfer(
         >>> lif_transfer(LIF(20.0, 2.0, 20.0, 10.0), 15.0, 5.0, jnp.array([1.0, 10.0, 100.0]))
     """
     conds = _check_transfer_call(neuron, mu, sigma, frequency, correction)
-    return conds.enforce(
-        _lif_transfer(neuron, mu, sigma, frequency, correction, bool(synaptic_filter), bool(refractory_phase))
-    )
+    h, _, lam_tau_s = _responses(neuron, mu, sigma, frequency, correction, bool(refractory_phase))
+    if synaptic_filter:
+        h = h / (1 + lam_tau_s)
+    return conds.enforce(h)
 
 
 def lif_variance_transfer(neuron: LIF, mu, sigma, frequency, correction: str = "shift", refractory_phase: bool = True):
@@ -226,4 +224,4 @@ def lif_variance_transfer(neuron: LIF, mu, sigma, frequency, correction: str = "
     ``d nu/d sigma^2`` of :func:`mfjax.lif_rate`.  Arguments as :func:`lif_transfer` (no
     synaptic filter: ``sigma^2`` is the variance as it enters the membrane equation)."""
     conds = _check_transfer_call(neuron, mu, sigma, frequency, correction)
-    return conds.enforce(_lif_variance_transfer(neuron, mu, sigma, frequency, correction, bool(refractory_phase)))
+    return conds.enforce(_responses(neuron, mu, sigma, frequency, correction, bool(refractory_phase))[1])

@@ -15,7 +15,7 @@ every Gamma function cancels from the response (see :mod:`._transfer`), which ne
 
 Two exact evaluations, chosen per point:
 
-* **Power series** in ``x`` (``-7.5 <= x <= 2``, ``|Im s| <= 8``, ``Re s <= 10``)::
+* **Power series** in ``x`` (``-7.5 <= x <= 2``, ``|Im s| <= 8``, ``-0.9 < Re s <= 10``)::
 
       I_sigma(x) = sum_j (-x)^j / j!  2^{(sigma+j)/2 - 1} Gamma((sigma+j)/2),
 
@@ -201,18 +201,25 @@ def _path(s, x, step, nodes):
     small = (jnp.abs(s) < _SMALL_S) & (m == 0)
     s_small = jnp.where(small, sp, 0.0)
 
+    # the two halves of the path along axis 0: per-point values as rows
+    xr, ar, psi0r, s_small_r = (v[None] for v in (x, a, psi0, s_small))
+
+    def psi_rows(w, e):
+        xe, e2 = xr * e, e * e
+        return ar * w - xe - 0.5 * e2, ar - xe - e2, -xe - 2 * e2
+
     def kernels(weight, w, e):
-        """Contributions of one node to I_{s+1}, I_{s+2} and E."""
-        sw = -s_small * w
+        """Contributions of one node to I_{s+1}, I_{s+2} and E (rows)."""
+        sw = -s_small_r * w
         rel = jnp.ones_like(sw)
         for n in range(_EXPREL_TERMS, 0, -1):
             rel = 1.0 + rel * sw / (n + 1)
-        return weight, weight * e, weight * (x + e) * w * rel
+        return weight, weight * e, weight * (xr + e) * w * rel
 
     # Newton continuation node by node, both halves of the path at once (axis 0: tau > 0 and
     # tau < 0), the quadrature sums carried along.  One exponential per node (the
     # predictor's); Newton's small corrections update e^w by a Taylor polynomial.
-    sign = jnp.array([1.0, -1.0], jnp.real(s).dtype).reshape((2,) + (1,) * jnp.ndim(s))
+    sign = jnp.array([[1.0], [-1.0]], jnp.real(s).dtype)
 
     def node(carry, k):
         w, slope, curv, sums = carry
@@ -221,22 +228,22 @@ def _path(s, x, step, nodes):
         w = w + slope * step + 0.5 * curv * step * step
         e = jnp.exp(w)
         for _ in range(_NEWTON):
-            p0, p1, _p2 = psi_parts(w, e)
-            delta = (p0 - psi0 + tau * tau) / p1
+            p0, p1, _p2 = psi_rows(w, e)
+            delta = (p0 - psi0r + tau * tau) / p1
             w = w - delta
             e = e * _exp_small(-delta)
-        _p0, p1, p2 = psi_parts(w, e)
+        _p0, p1, p2 = psi_rows(w, e)
         slope = -2 * tau / p1
         curv = (-2 - p2 * slope * slope) / p1
         sums = tuple(acc + v for acc, v in zip(sums, kernels(h * jnp.exp(-tau * tau) * slope, w, e)))
         return (w, slope, curv, sums), None
 
-    start = kernels(h * c1, w0, y)
-    two = lambda v: jnp.broadcast_to(v, (2,) + jnp.shape(v))  # noqa: E731
-    carry = (two(w0), two(c1), two(2 * c2), tuple(jnp.zeros_like(two(v)) for v in start))
+    start = kernels(h * c1[None], w0[None], y[None])
+    two = lambda v: jnp.broadcast_to(v, (2,) + jnp.shape(v)[1:])  # noqa: E731
+    carry = (two(w0[None]), two(c1[None]), two(2 * c2[None]), tuple(jnp.zeros_like(two(v)) for v in start))
     ks = jnp.arange(1, nodes + 1, dtype=jnp.real(s).dtype)
     (*_, sums), _ = jax.lax.scan(node, carry, ks)
-    k1, k2, ke = (v0 + acc[0] + acc[1] for v0, acc in zip(start, sums))
+    k1, k2, ke = (v0[0] + acc[0] + acc[1] for v0, acc in zip(start, sums))
     # down to the wanted order: (I_{sigma+1}, I_{sigma+2}) -> (I_sigma, I_{sigma+1})
     for i in range(MAX_SHIFT):
         take = i < m
@@ -290,7 +297,11 @@ def weber_integrals(s, x):
     shape = s.shape
     s, x = s.reshape(-1), x.reshape(-1)
     in_series = (
-        (x >= _SERIES_X[0]) & (x <= _SERIES_X[1]) & (jnp.abs(jnp.imag(s)) <= _SERIES_IM) & (jnp.real(s) <= _SERIES_RE)
+        (x >= _SERIES_X[0])
+        & (x <= _SERIES_X[1])
+        & (jnp.abs(jnp.imag(s)) <= _SERIES_IM)
+        & (jnp.real(s) <= _SERIES_RE)
+        & (jnp.real(s) > -0.9)  # Gamma((s+1)/2) by Lanczos needs Re(s + 1) > 0
     )
     real = jnp.real(s).dtype
     out = (jnp.zeros(s.shape, real),) + 3 * (jnp.zeros(s.shape, s.dtype),)
