@@ -2,6 +2,7 @@
 transfer function (mean and variance modulation)."""
 
 from ._lif import CORRECTIONS, LIF, lif_cv, lif_rate, membrane_density
-from ._transfer import lif_transfer, lif_variance_transfer
+from ._transfer import LowPassFit, fit_low_pass, lif_transfer, lif_variance_transfer
 
-__all__ = ["LIF", "lif_rate", "lif_cv", "membrane_density", "lif_transfer", "lif_variance_transfer", "CORRECTIONS"]
+__all__ = ["LIF", "lif_rate", "lif_cv", "membrane_density", "lif_transfer", "lif_variance_transfer", "fit_low_pass", "LowPassFit",
+           "CORRECTIONS"]

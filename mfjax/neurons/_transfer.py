@@ -49,15 +49,16 @@ from __future__ import annotations
 import math
 from functools import partial
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import Conditions
+from .._checks import Conditions, as_checked_array, is_concrete
 from ._lif import _SHIFT_FACTOR, CORRECTIONS, LIF, _log_mfpt, _log_rate_times_tau, _safe_sqrt_ratio
 from ._weber import MAX_SHIFT, exprel, weber_integrals
 
-__all__ = ["lif_transfer", "lif_variance_transfer"]
+__all__ = ["lif_transfer", "lif_variance_transfer", "fit_low_pass", "LowPassFit"]
 
 _SQRT2 = math.sqrt(2.0)
 _SMALL = 1.0  # |s| below which den(s) is taken in its E form
@@ -225,3 +226,92 @@ def lif_variance_transfer(neuron: LIF, mu, sigma, frequency, correction: str = "
     synaptic filter: ``sigma^2`` is the variance as it enters the membrane equation)."""
     conds = _check_transfer_call(neuron, mu, sigma, frequency, correction)
     return conds.enforce(_responses(neuron, mu, sigma, frequency, correction, bool(refractory_phase))[1])
+
+
+class LowPassFit(eqx.Module):
+    """Low-pass fit ``h(f) ~ h0/(1 + 2 pi i f tau)`` per population (:func:`fit_low_pass`).
+
+    Attributes:
+        h0: gain (Hz/mV), shape ``(P,)``.
+        tau: time constant ``tau_rate`` (ms), shape ``(P,)``.
+        rms_error: root-mean-square misfit of ``|h|`` (Hz/mV), shape ``(P,)``.
+    """
+
+    h0: jax.Array
+    tau: jax.Array
+    rms_error: jax.Array
+
+    def __call__(self, frequency):
+        """The fitted transfer function at ``frequency`` (Hz): shape ``(F, P)`` for ``(F,)``."""
+        lam = 2j * math.pi * jnp.asarray(frequency)[:, None] / 1000.0
+        return self.h0 / (1 + lam * self.tau)
+
+    def rate_weights(self, net):
+        """Weights of the equivalent rate model, ``W[a, b] = h0[a] tau_m[a] K[a, b] J[a, b]``
+        (dimensionless; Senk et al. 2020, Sec. F), with the gain of the receiving population
+        ``a``.  (NNMT 1.3 broadcasts ``h0 * tau_m * J * K`` over the last axis, i.e. it uses
+        the sending population's gain.)"""
+        p = net.J.shape[-1]
+        tau_m = jnp.broadcast_to(jnp.asarray(net.neuron.tau_m), (p,)) / 1000.0  # s
+        return (self.h0 * tau_m)[:, None] * net.K * net.J
+
+
+def fit_low_pass(frequency, h) -> LowPassFit:
+    """Fit ``|h0/(1 + 2 pi i f tau)|`` to ``|h(f)|`` by least squares, per population (the
+    rate-model reduction of Senk et al. 2020, Sec. F; NNMT's ``fit_transfer_function``, which
+    fails on numpy >= 2).
+
+    For a given ``tau`` the best gain is linear, ``h0 = sum a|h| / sum a^2`` with
+    ``a = 1/sqrt(1 + (2 pi f tau)^2)``; ``log tau`` is then found by a golden-section search over
+    ``[1e-3, 1e4]`` ms (80 steps: below 1e-12 relative) and polished by three Newton steps on the
+    misfit's derivative, which also carry gradients.
+
+    Args:
+        frequency: real frequencies (Hz), shape ``(F,)``.
+        h: transfer function (Hz/mV), shape ``(F, P)`` (e.g. from :func:`lif_transfer`).
+
+    Returns:
+        :class:`LowPassFit` with ``h0`` (Hz/mV), ``tau`` (ms) and the misfit.
+    """
+    f = as_checked_array("frequency", frequency, nonnegative=True)
+    if f.ndim != 1 or f.shape[0] < 2:
+        raise ValueError(f"frequency must be a 1-D array of at least 2 frequencies, got shape {f.shape}")
+    h_arr = jnp.asarray(h)
+    if h_arr.ndim == 1:
+        h_arr = h_arr[:, None]
+    if h_arr.ndim != 2 or h_arr.shape[0] != f.shape[0]:
+        raise ValueError(f"h must have shape (F, P) with F = {f.shape[0]} frequencies, got {jnp.shape(h)}")
+    if is_concrete(h_arr) and not np.all(np.isfinite(np.asarray(h_arr))):
+        raise ValueError("h must be finite")
+    return _fit_low_pass(jnp.asarray(f), jnp.abs(h_arr))
+
+
+@jax.jit
+def _fit_low_pass(f, mag):
+    omega = 2 * math.pi * f / 1000.0  # 1/ms
+
+    def gain_and_misfit(log_tau):
+        a = 1.0 / jnp.sqrt(1.0 + (omega[:, None] * jnp.exp(log_tau)) ** 2)
+        h0 = jnp.sum(a * mag, 0) / jnp.sum(a * a, 0)
+        return h0, jnp.mean((h0 * a - mag) ** 2, 0)
+
+    misfit = lambda lt: gain_and_misfit(lt)[1]  # noqa: E731
+    golden = (math.sqrt(5.0) - 1.0) / 2.0
+    p = mag.shape[1]
+    lo, hi = jnp.full((p,), math.log(1e-3)), jnp.full((p,), math.log(1e4))
+
+    def section(_, bounds):
+        lo, hi = bounds
+        x1, x2 = hi - golden * (hi - lo), lo + golden * (hi - lo)
+        left = misfit(x1) < misfit(x2)
+        return jnp.where(left, lo, x1), jnp.where(left, x2, hi)
+
+    lo, hi = jax.lax.fori_loop(0, 80, section, (jax.lax.stop_gradient(lo), jax.lax.stop_gradient(hi)))
+    log_tau = jax.lax.stop_gradient(0.5 * (lo + hi))
+    d1 = jax.grad(lambda lt: jnp.sum(misfit(lt)))
+    d2 = jax.grad(lambda lt: jnp.sum(d1(lt)))
+    for _ in range(3):
+        curv = d2(log_tau)
+        log_tau = log_tau - jnp.where(curv > 0, d1(log_tau) / jnp.where(curv > 0, curv, 1.0), 0.0)
+    h0, err = gain_and_misfit(log_tau)
+    return LowPassFit(h0=h0, tau=jnp.exp(log_tau), rms_error=jnp.sqrt(err))

@@ -290,3 +290,37 @@ def test_traced_bad_input_is_a_runtime_error():
 
 def test_top_level_export():
     assert mfjax.lif_transfer is lif_transfer and mfjax.neurons.lif_variance_transfer is lif_variance_transfer
+
+
+def test_low_pass_fit():
+    """Exact on a low pass; on the LIF response equal to scipy's curve_fit (an independent
+    optimiser of the same least-squares problem, Senk et al. 2020 Sec. F / NNMT)."""
+    from scipy.optimize import curve_fit
+
+    from mfjax.neurons import fit_low_pass
+
+    f = np.linspace(0.5, 400.0, 120)
+    fit = fit_low_pass(f, 3.0 / (1 + 2j * np.pi * f[:, None] / 1000 * np.array([7.0, 2.5])))
+    np.testing.assert_allclose(np.asarray(fit.h0), 3.0, rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(fit.tau), [7.0, 2.5], rtol=1e-10)
+    neuron = LIF(10.0, 2.0, 15.0, 0.0, tau_s=0.5)
+    mu, sigma = jnp.array([8.0, 12.0, 17.0]), jnp.array([5.0, 3.0, 2.0])
+    h = np.asarray(lif_transfer(neuron, mu, sigma, jnp.asarray(f)[:, None]))
+    fit = fit_low_pass(f, h)
+    for p in range(3):
+        (tau, h0), _ = curve_fit(lambda w, t, g: np.abs(g / (1 + 1j * w * t)), 2 * np.pi * f / 1000, np.abs(h[:, p]),
+                                 p0=[5.0, 5.0], xtol=1e-14, ftol=1e-14)
+        assert abs(float(fit.tau[p]) / tau - 1) < 1e-6 and abs(float(fit.h0[p]) / h0 - 1) < 1e-6
+    assert np.max(np.abs(np.asarray(fit(f)) - h)) < 0.2 * np.max(np.abs(h))
+
+    class Net:  # the two fields rate_weights reads
+        J = jnp.array([[0.1, -0.4, 0.1], [0.1, -0.4, 0.1], [0.1, -0.4, 0.1]])
+        K = jnp.full((3, 3), 100.0)
+
+    Net.neuron = neuron
+    w = np.asarray(fit.rate_weights(Net))
+    np.testing.assert_allclose(w, np.asarray(fit.h0)[:, None] * 0.01 * 100.0 * np.asarray(Net.J), rtol=1e-12)
+    with pytest.raises(ValueError, match="frequency"):
+        fit_low_pass(np.array([1.0]), h[:1])
+    with pytest.raises(ValueError, match="h must"):
+        fit_low_pass(f, h[:-1])
