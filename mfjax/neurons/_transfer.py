@@ -244,7 +244,7 @@ class LowPassFit(eqx.Module):
     def __call__(self, frequency):
         """The fitted transfer function at ``frequency`` (Hz): shape ``(F, P)`` for ``(F,)``."""
         lam = 2j * math.pi * jnp.asarray(frequency)[:, None] / 1000.0
-        return self.h0 / (1 + lam * self.tau)
+        return self.h0[None, :] / (1 + lam * self.tau[None, :])
 
     def rate_weights(self, net):
         """Weights of the equivalent rate model, ``W[a, b] = h0[a] tau_m[a] K[a, b] J[a, b]``
@@ -291,9 +291,9 @@ def _fit_low_pass(f, mag):
     omega = 2 * math.pi * f / 1000.0  # 1/ms
 
     def gain_and_misfit(log_tau):
-        a = 1.0 / jnp.sqrt(1.0 + (omega[:, None] * jnp.exp(log_tau)) ** 2)
+        a = 1.0 / jnp.sqrt(1.0 + (omega[:, None] * jnp.exp(log_tau)[None, :]) ** 2)
         h0 = jnp.sum(a * mag, 0) / jnp.sum(a * a, 0)
-        return h0, jnp.mean((h0 * a - mag) ** 2, 0)
+        return h0, jnp.mean((h0[None, :] * a - mag) ** 2, 0)
 
     misfit = lambda lt: gain_and_misfit(lt)[1]  # noqa: E731
     golden = (math.sqrt(5.0) - 1.0) / 2.0
