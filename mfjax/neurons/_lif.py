@@ -335,9 +335,10 @@ def _reduce(neuron: LIF, mu, sigma, shifted: bool) -> _Reduced:
     return _Reduced(y_th, y_r, noisy, log_r, inv_r, log_nu_tau, shift, tau_m, tau_ref)
 
 
-def _check_call(neuron, mu, sigma, correction) -> Conditions:
+def _check_call(neuron, mu, sigma, correction, sigma_positive: bool = False) -> Conditions:
     """Validate a call; concrete violations raise here, traced ones are returned for
-    :meth:`Conditions.enforce`."""
+    :meth:`Conditions.enforce`.  ``sigma_positive``: refuse sigma = 0 too (the closed forms of
+    the dynamic response need noise)."""
     if not isinstance(neuron, LIF):
         raise TypeError(f"neuron must be an mfjax.LIF, got {type(neuron).__name__}")
     if correction not in CORRECTIONS:
@@ -347,7 +348,7 @@ def _check_call(neuron, mu, sigma, correction) -> Conditions:
     conds = Conditions()
     LIF.conditions(neuron, conds.traced_only(), prefix="neuron")
     conds.require("mu", mu)
-    conds.require("sigma", sigma, nonnegative=True)
+    conds.require("sigma", sigma, positive=sigma_positive, nonnegative=True)
     return conds
 
 

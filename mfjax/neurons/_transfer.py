@@ -55,7 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import Conditions, as_checked_array, is_concrete
-from ._lif import _SHIFT_FACTOR, CORRECTIONS, LIF, _log_mfpt, _log_rate_times_tau, _safe_sqrt_ratio
+from ._lif import _SHIFT_FACTOR, LIF, _check_call, _log_mfpt, _log_rate_times_tau, _safe_sqrt_ratio
 from ._weber import MAX_SHIFT, exprel, weber_integrals
 
 __all__ = ["lif_transfer", "lif_variance_transfer", "fit_low_pass", "LowPassFit"]
@@ -65,14 +65,7 @@ _SMALL = 1.0  # |s| below which den(s) is taken in its E form
 
 
 def _check_transfer_call(neuron, mu, sigma, frequency, correction) -> Conditions:
-    if not isinstance(neuron, LIF):
-        raise TypeError(f"neuron must be an mfjax.LIF, got {type(neuron).__name__}")
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
-    conds = Conditions()
-    LIF.conditions(neuron, conds.traced_only(), prefix="neuron")
-    conds.require("mu", mu)
-    conds.require("sigma", sigma, positive=True)
+    conds = _check_call(neuron, mu, sigma, correction, sigma_positive=True)
     if isinstance(frequency, (bool, np.bool_)) or np.asarray(getattr(frequency, "dtype", None) == bool).any():
         raise ValueError("frequency must be numeric (Hz), got a boolean")
     f_im = jnp.imag(frequency)
