@@ -185,12 +185,7 @@ def _path(s, x, step, nodes):
     y = jnp.where(x > 0, 2 * a / (x + root), (-x + root) / 2)  # no cancellation either side
     w0 = jnp.log(y)
 
-    def psi_parts(w, e):
-        """psi, psi', psi'' at w, given e = e^w."""
-        xe, e2 = x * e, e * e
-        return a * w - xe - 0.5 * e2, a - xe - e2, -xe - 2 * e2
-
-    psi0 = psi_parts(w0, y)[0]
+    psi0 = a * w0 - x * y - 0.5 * y * y  # psi at the saddle (e^{w0} = y)
     d2 = -x * y - 2 * y * y
     d3 = -x * y - 4 * y * y
     c1 = jnp.sqrt(-2.0 / d2)  # dw/dtau at the saddle (Re >= 0: the branch heading right)
@@ -205,6 +200,7 @@ def _path(s, x, step, nodes):
     xr, ar, psi0r, s_small_r = (v[None] for v in (x, a, psi0, s_small))
 
     def psi_rows(w, e):
+        """psi, psi', psi'' at w (rows), given e = e^w."""
         xe, e2 = xr * e, e * e
         return ar * w - xe - 0.5 * e2, ar - xe - e2, -xe - 2 * e2
 
