@@ -133,7 +133,57 @@ def run(task):
         except Exception as e:  # noqa: BLE001 - NNMT 1.3 uses np.complex_, gone in numpy 2
             return {"error": f"{type(e).__name__}: {e}"}
         return {"tau_rate_ms": (np.asarray(tau) / MS).tolist(), "W_rate": np.asarray(w).tolist()}
+    if kind == "linear_response":
+        return linear_response(task)
     raise ValueError(kind)
+
+
+def linear_response(task):
+    """The linear-response pipeline of Bos et al. (2016) in NNMT 1.3 at a given working point:
+    transfer function (shift, synaptic filter), delay matrix (truncated Gaussian), effective
+    connectivity, propagator, power spectra, sensitivity measure of every eigenmode (mfjax
+    units in and out: Hz, mV, ms)."""
+    net = task["network"]
+    mu = np.array(task["mu"]) * MV
+    sigma = np.array(task["sigma"]) * MV
+    freqs = np.array(task["frequencies"])
+    omegas = 2 * np.pi * freqs
+    J, K = np.array(net["J"]) * MV, np.array(net["K"])
+    tau_m = net["tau_m"] * MS
+    timings = {}
+
+    t0 = time.perf_counter()
+    tf = nnmt.lif.exp._transfer_function(
+        mu, sigma, tau_m, net["tau_s"] * MS, net["tau_ref"] * MS, net["V_th"] * MV, net["V_reset"] * MV,
+        omegas, method="shift", synaptic_filter=True)
+    timings["transfer_function"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    D = nnmt.network_properties._delay_dist_matrix(
+        np.array(net["delay"]) * MS, np.array(net["delay_sd"]) * MS, "truncated_gaussian", omegas)
+    W = nnmt.lif.exp._effective_connectivity(tf, D, J, K, tau_m)
+    prop = nnmt.lif.exp._propagator(W)
+    power = nnmt.lif.exp._power_spectra(np.array(task["rates"]), W, J, K, np.array(net["N"]), tau_m)
+    timings["spectra"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sens = nnmt.lif.exp._sensitivity_measure_all_eigenmodes(W, freqs)
+    timings["sensitivity_all_eigenmodes"] = time.perf_counter() - t0
+
+    def cplx(a):
+        a = np.asarray(a)
+        return {"real": a.real.tolist(), "imag": a.imag.tolist()}
+
+    out = {"seconds": timings, "frequencies": freqs.tolist()}
+    if task.get("return_arrays", True):
+        out.update(transfer=cplx(np.asarray(tf) * MV), delay_matrix=cplx(D), effective_connectivity=cplx(W),
+                   propagator=cplx(prop), power_spectra=np.asarray(power).tolist())
+        out["sensitivity"] = {
+            k: {"critical_frequency": float(v["critical_frequency"]),
+                "critical_eigenvalue": cplx(v["critical_eigenvalue"]),
+                "sensitivity": cplx(v["sensitivity"]),
+                "sensitivity_amp": np.asarray(v["sensitivity_amp"]).tolist(),
+                "sensitivity_freq": np.asarray(v["sensitivity_freq"]).tolist()}
+            for k, v in sens.items()}
+    return out
 
 
 def main():

@@ -235,9 +235,12 @@ class LowPassFit(eqx.Module):
     rms_error: jax.Array
 
     def __call__(self, frequency):
-        """The fitted transfer function at ``frequency`` (Hz): shape ``(F, P)`` for ``(F,)``."""
-        lam = 2j * math.pi * jnp.asarray(frequency)[:, None] / 1000.0
-        return self.h0[None, :] / (1 + lam * self.tau[None, :])
+        """The fitted transfer function at ``frequency`` (Hz, real or complex, any shape):
+        shape ``frequency.shape + (P,)``."""
+        f = jnp.asarray(frequency)
+        lead = (1,) * f.ndim + self.h0.shape
+        lam = 2j * math.pi * f[..., None] / 1000.0
+        return jnp.reshape(self.h0, lead) / (1 + lam * jnp.reshape(self.tau, lead))
 
     def rate_weights(self, net):
         """Weights of the equivalent rate model, ``W[a, b] = h0[a] tau_m[a] K[a, b] J[a, b]``

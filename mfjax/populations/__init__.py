@@ -1,9 +1,27 @@
 """Multi-population LIF mean field: network description, inputs (mu, sigma), stationary rates,
-delay distributions."""
+delay distributions, linear response (effective connectivity, spectra, covariances) and
+stability (characteristic roots, eigenmodes)."""
 
 from ._delays import DELAY_DISTRIBUTIONS, delay_characteristic, faddeeva
 from ._network import SYNAPSE_MODELS, Conductance, Network
 from ._presets import brunel_a, brunel_threshold_rate, microcircuit
+from ._response import (
+    Covariances,
+    LinearResponse,
+    WorkingPoint,
+    covariances,
+    cross_spectra,
+    effective_connectivity,
+    linear_response,
+    population_transfer,
+    power_spectra,
+    propagator,
+    sensitivity_measure,
+    sensitivity_measure_all_eigenmodes,
+    working_point,
+)
+from ._eigenmodes import SensitivityMeasure, eigenvalue_trajectories
+from ._stability import CharacteristicRoots, Stability, characteristic_roots, stability
 from ._rates import (
     ConvergenceError,
     RateSolution,
@@ -29,4 +47,23 @@ __all__ = [
     "DELAY_DISTRIBUTIONS",
     "delay_characteristic",
     "faddeeva",
+    "WorkingPoint",
+    "working_point",
+    "population_transfer",
+    "effective_connectivity",
+    "propagator",
+    "cross_spectra",
+    "power_spectra",
+    "Covariances",
+    "covariances",
+    "LinearResponse",
+    "linear_response",
+    "CharacteristicRoots",
+    "characteristic_roots",
+    "Stability",
+    "stability",
+    "eigenvalue_trajectories",
+    "SensitivityMeasure",
+    "sensitivity_measure",
+    "sensitivity_measure_all_eigenmodes",
 ]

@@ -151,6 +151,14 @@ def delay_characteristic(frequency, mean, sd=0.0, distribution: str = "none", *,
         conds.require("frequency.real", f.real).require("frequency.imag", f.imag)
     else:
         conds.require("frequency", f)
+    delay_conditions(conds, mean, sd, distribution, f)
+    return conds.enforce(characteristic(f, mean, sd, distribution, lower))
+
+
+def delay_conditions(conds: Conditions, mean, sd, distribution: str, frequency) -> Conditions:
+    """The conditions of a law beyond ``mean, sd >= 0`` (added to ``conds``): ``sd <= mean``
+    for the shifted exponential, ``mean > 0`` for gamma and lognormal, and no decaying modes
+    (``Im f > 0``) for the lognormal."""
     if distribution == "exponential":
         conds.where("sd must be <= mean for the shifted exponential", jnp.asarray(sd) > jnp.asarray(mean))
     if distribution in ("gamma", "lognormal"):
@@ -158,8 +166,15 @@ def delay_characteristic(frequency, mean, sd=0.0, distribution: str = "none", *,
     if distribution == "lognormal":
         conds.where(
             "frequency: the lognormal characteristic function diverges for decaying modes (Im f > 0)",
-            jnp.imag(f) > 0,
+            jnp.imag(frequency) > 0,
         )
+    return conds
+
+
+def characteristic(frequency, mean, sd, distribution: str, lower=0.0):
+    """:func:`delay_characteristic` without the checks (for callers that validated, or that
+    fold the conditions into a status)."""
+    f = jnp.asarray(frequency)
     dtype = jnp.result_type(complex, f, mean, sd)
     lam = 2j * math.pi * 1e-3 * jnp.asarray(f, dtype)  # 1/ms
     mean = jnp.asarray(mean, jnp.real(jnp.zeros((), dtype)).dtype)
@@ -181,4 +196,4 @@ def delay_characteristic(frequency, mean, sd=0.0, distribution: str = "none", *,
         m = jnp.where(mean > 0, mean, 1.0)
         shape = (m / jnp.where(sd > 0, sd, 1.0)) ** 2
         out = jnp.where(sd > 0, jnp.exp(-shape * jnp.log1p(lam * sd * sd / m)), fixed)
-    return conds.enforce(out)
+    return out

@@ -1,6 +1,6 @@
 """Parameter sweeps: chunked jit+vmap over grids, labelled results, atomic resumable checkpoints."""
 
-from ._brunel import brunel_point, brunel_rate_sweep
+from ._brunel import PHASES, brunel_phase_diagram, brunel_point, brunel_rate_sweep
 from ._checkpoint import Checkpoint, CheckpointWarning, atomic_save_npz, atomic_write_text
 from ._grid import SweepResult, grid_sweep
 
@@ -13,4 +13,6 @@ __all__ = [
     "CheckpointWarning",
     "brunel_point",
     "brunel_rate_sweep",
+    "brunel_phase_diagram",
+    "PHASES",
 ]

@@ -107,7 +107,10 @@ def test_transfer_matches_mpmath_closed_form(grid):
             assert abs(hv[k, j] / ref_v - 1) < 1e-8, (point, f, hv[k, j], ref_v)
 
 
-@pytest.mark.parametrize("correction", ["none", "shift", "taylor"])
+# "shift" here; the other two in the slow step (each compiles its own program)
+@pytest.mark.parametrize(
+    "correction", [pytest.param("none", marks=pytest.mark.slow), "shift", pytest.param("taylor", marks=pytest.mark.slow)]
+)
 def test_zero_frequency_is_the_rate_derivative(correction):
     neuron = LIF(10.0, 2.0, 15.0, 0.0, tau_s=0.5)
     mus, sigmas = jnp.array([10.0, 18.0, 5.0, 14.0]), jnp.array([4.0, 2.0, 6.0, 0.8])
@@ -208,7 +211,10 @@ def test_high_frequency_asymptotics():
     assert np.all(np.diff(np.abs(scaled - 1)) < 0) and np.all(np.diff(np.abs(lag - 0.25)) < 0)
 
 
-def test_gradients_match_finite_differences():
+@pytest.mark.parametrize(
+    "corr, f", [("shift", 35.0), pytest.param("taylor", 3.0, marks=pytest.mark.slow), pytest.param("none", 400.0, marks=pytest.mark.slow)]
+)
+def test_gradients_match_finite_differences(corr, f):
     def fields(p):
         return LIF(tau_m=p[0], tau_ref=p[1], v_th=p[2], v_reset=p[3], tau_s=p[4])
 
@@ -216,14 +222,13 @@ def test_gradients_match_finite_differences():
         h = lif_transfer(fields(p), p[5], p[6], p[7], correction=correction)
         return jnp.abs(h) + jnp.angle(h)
 
-    for corr, f in [("shift", 35.0), ("taylor", 3.0), ("none", 400.0)]:
-        p = jnp.array([12.0, 2.0, 15.0, 0.0, 0.5, 11.0, 4.0, f])
-        g = np.asarray(jax.grad(loss)(p, corr))
-        for i in range(len(p)):
-            step = 1e-5 * max(1.0, abs(float(p[i])))
-            e = jnp.zeros_like(p).at[i].set(step)
-            fd = (float(loss(p + e, corr)) - float(loss(p - e, corr))) / (2 * step)
-            assert abs(g[i] - fd) <= 1e-6 * max(1.0, abs(fd)), (corr, i, g[i], fd)
+    p = jnp.array([12.0, 2.0, 15.0, 0.0, 0.5, 11.0, 4.0, f])
+    g = np.asarray(jax.grad(loss)(p, corr))
+    for i in range(len(p)):
+        step = 1e-5 * max(1.0, abs(float(p[i])))
+        e = jnp.zeros_like(p).at[i].set(step)
+        fd = (float(loss(p + e, corr)) - float(loss(p - e, corr))) / (2 * step)
+        assert abs(g[i] - fd) <= 1e-6 * max(1.0, abs(fd)), (corr, i, g[i], fd)
 
 
 def test_no_nan_in_values_or_gradients(grid):

@@ -1,0 +1,386 @@
+"""Linear response of a multi-population LIF network around its working point.
+
+A small perturbation of the population rates ``delta nu_b(t) = e^{lambda t}`` (``lambda = 2 pi
+i f``) reaches population ``a`` through ``K_ab`` synapses of strength ``J_ab`` after the delays
+of the pathway, and modulates its rate through the dynamic transfer function ``h_a(f)``
+(:func:`mfjax.lif_transfer`).  The effective connectivity (Bos, Diesmann & Helias 2016, PLoS
+Comput. Biol. 12:e1005132, eq. 12-13; NNMT's ``lif.exp.effective_connectivity``)::
+
+    W_ab(f) = tau_m,a K_ab J_ab h_a(f) D_ab(f)                   (dimensionless)
+
+with the *receiving* population's transfer function (in Hz/mV, with the synaptic low pass for
+exponential synapses) and membrane time constant (in s), and ``D_ab`` the characteristic
+function of the pathway's delay distribution (:meth:`Network.delay_characteristic`).  Rows are
+targets, columns sources, as ``K`` and ``J``.
+
+The population-averaged spike trains of finite populations fluctuate around the working point.
+Treating each neuron's own spike train as Poisson (its spectrum is ``nu_a``) and propagating
+these fluctuations through the network linearly (Bos et al. 2016, eq. 18; Grytskyy et al. 2013,
+Front. Comput. Neurosci. 7:131)::
+
+    C(f) = (I - W(f))^{-1} diag(nu / N) (I - W(f))^{-H}          (Hz)
+
+the cross-spectral density of the population rates ``r_a(t) = N_a^{-1} sum_i s_i(t)``: a
+two-sided density, ``C_ab(f) = int dtau e^{-2 pi i f tau} <delta r_a(t + tau) delta r_b(t)>``,
+in Hz^2/Hz = Hz.  Its diagonal is the power spectrum of each population (NNMT's
+``power_spectra``, which labels it hertz**2).
+
+Everything is valid only around a *stable* working point (no root of ``det(I - W) = 0`` with a
+positive growth rate: :func:`mfjax.populations.stability`).
+
+Units: time ms, frequency Hz, rates Hz, voltage mV.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._checks import Conditions, as_checked_array, as_int, is_concrete
+from ..neurons._transfer import LowPassFit, _check_transfer_call, _responses
+from ._delays import characteristic, delay_conditions
+from ._eigenmodes import SensitivityMeasure, all_mode_sensitivities, eigenvalue_trajectories, mode_sensitivity
+from ._network import SYNAPSE_MODELS, Network
+from ._rates import RateSolution, input_std, mean_input, solve_rates
+
+__all__ = [
+    "WorkingPoint",
+    "working_point",
+    "population_transfer",
+    "effective_connectivity",
+    "propagator",
+    "cross_spectra",
+    "power_spectra",
+    "Covariances",
+    "covariances",
+    "LinearResponse",
+    "linear_response",
+    "sensitivity_measure",
+    "sensitivity_measure_all_eigenmodes",
+]
+
+
+class WorkingPoint(eqx.Module):
+    """Rates (Hz) and inputs mu, sigma (mV) of every population, shape (P,), with ``valid``:
+    the working point converged and every parameter is valid (a traced bool inside ``jit``)."""
+
+    rates: jax.Array
+    mu: jax.Array
+    sigma: jax.Array
+    valid: jax.Array
+
+
+def _checked_network(net) -> Network:
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be an mfjax Network, got {type(net).__name__}")
+    if net.synapses not in SYNAPSE_MODELS:
+        raise ValueError(
+            "the linear response has no theory for conductance-based synapses "
+            f"(net.synapses={net.synapses!r})"
+        )
+    return net
+
+
+def working_point(net: Network, rates=None, conds: Conditions | None = None) -> WorkingPoint:
+    """The working point the response is taken around.
+
+    ``rates``: ``None`` (solve it: :func:`solve_rates`, which raises when it does not converge),
+    a :class:`RateSolution` (its ``converged`` must hold) or an array of rates (Hz, shape (P,)).
+    Conditions on traced values are added to ``conds`` (and folded into ``valid``).
+    """
+    net = _checked_network(net)
+    conds = Conditions() if conds is None else conds
+    Network.conditions(net, conds.traced_only())
+    p = net.num_populations
+    if rates is None:
+        rates = solve_rates(net, on_failure="raise" if is_concrete(net) else "return")
+    if isinstance(rates, RateSolution):
+        conds.where("rates: the working point (RateSolution) did not converge", ~jnp.asarray(rates.converged))
+        rates = rates.rates
+    else:
+        as_checked_array("rates", rates, nonnegative=True)
+        if jnp.shape(rates) != (p,):
+            raise ValueError(f"rates must have shape ({p},), got {jnp.shape(rates)}")
+        conds.require("rates", rates, nonnegative=True)
+    rates = jnp.asarray(rates, net.K.dtype)
+    mu, sigma = mean_input(net, rates), input_std(net, rates)
+    conds.require("sigma (input std at the working point, mV)", sigma, positive=True)
+    return WorkingPoint(rates=rates, mu=mu, sigma=sigma, valid=conds.valid())
+
+
+def _check_frequency(name, frequency, conds: Conditions):
+    if isinstance(frequency, (bool, np.bool_)):
+        raise ValueError(f"{name} must be numeric (Hz), got a boolean")
+    f = jnp.asarray(frequency)
+    if f.dtype == bool:
+        raise ValueError(f"{name} must be numeric (Hz), got a boolean array")
+    conds.require(f"{name} (real part)", jnp.real(f)).require(f"{name} (imaginary part)", jnp.imag(f))
+    return f
+
+
+def _transfer(net: Network, wp: WorkingPoint, f, transfer, refractory_phase):
+    """h_a(f) (Hz/mV), shape ``f.shape + (P,)``; no checks."""
+    if transfer is not None:
+        return transfer(f)
+    h, _, lam_tau_s = _responses(net.neuron, wp.mu, wp.sigma, f[..., None], SYNAPSE_MODELS[net.synapses], refractory_phase)
+    if net.synapses != "delta":  # response to the synaptic current: the low pass of the synapse
+        h = h / (1 + lam_tau_s)
+    return h
+
+
+def _lead(x, nd: int):
+    """``x`` with ``nd`` leading axes of length 1 (explicit broadcasting against a grid)."""
+    return jnp.reshape(x, (1,) * nd + jnp.shape(x))
+
+
+def _weights(net: Network, f, h):
+    """W(f) = tau_m,a K_ab J_ab h_a(f) D_ab(f) from the transfer functions ``h`` (f.shape + (P,))."""
+    p, nd = net.num_populations, jnp.ndim(f)
+    tau_m = jnp.broadcast_to(jnp.asarray(net.neuron.tau_m, net.K.dtype), (p,)) * 1e-3  # s
+    fb = jnp.broadcast_to(f[..., None, None], f.shape + (p, p))
+    D = characteristic(fb, _lead(net.delay, nd), _lead(net.delay_sd, nd), net.delay_distribution)
+    return (_lead(tau_m, nd) * h)[..., :, None] * _lead(net.K * net.J, nd) * D
+
+
+def _coupling(net: Network, wp: WorkingPoint, f, transfer, refractory_phase):
+    """W(f), shape ``f.shape + (P, P)``; no checks."""
+    return _weights(net, f, _transfer(net, wp, f, transfer, refractory_phase))
+
+
+def _prepare(net, frequency, rates, transfer, name="frequency"):
+    """Validated (working point, frequency, conditions) of a public call."""
+    if transfer is not None and not isinstance(transfer, LowPassFit):
+        raise TypeError(f"transfer must be None (the LIF transfer function) or a LowPassFit, got {type(transfer).__name__}")
+    conds = Conditions()
+    f = _check_frequency(name, frequency, conds)
+    wp = working_point(net, rates, conds)
+    if transfer is None:
+        _check_transfer_call(net.neuron, wp.mu, wp.sigma, f[..., None], SYNAPSE_MODELS[net.synapses])
+        # traced conditions of that call: the same as ``conds`` holds plus the decay-rate bound
+        tau_m = jnp.broadcast_to(jnp.asarray(net.neuron.tau_m), (net.num_populations,))
+        conds.where(
+            f"{name}: the decay rate 2 pi Im(f) must stay below 3/tau_m (reach of the transfer function)",
+            ~(2 * math.pi * jnp.imag(f)[..., None] * _lead(tau_m, f.ndim) / 1000.0 < 3.0 - 1e-9),
+        )
+    else:
+        if transfer.h0.shape != (net.num_populations,):
+            raise ValueError(f"transfer must fit {net.num_populations} populations, got h0 of shape {transfer.h0.shape}")
+    delay_conditions(conds, net.delay, net.delay_sd, net.delay_distribution, jnp.reshape(f, (-1,))[:, None, None])
+    return wp, f, conds
+
+
+def population_transfer(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True):
+    """Transfer function ``h_a(f)`` of every population at its working point (Hz/mV), shape
+    ``frequency.shape + (P,)``: :func:`mfjax.lif_transfer` with the network's synapse model
+    (``"delta"``: white noise, no filter; ``"shift"``/``"taylor"``: colored-noise correction and
+    the synaptic low pass ``1/(1 + 2 pi i f tau_s)``), or the low-pass fit ``transfer``."""
+    wp, f, conds = _prepare(net, frequency, rates, transfer)
+    return conds.enforce(_transfer(net, wp, f, transfer, bool(refractory_phase)))
+
+
+def effective_connectivity(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True):
+    """Effective connectivity ``W_ab(f) = tau_m,a K_ab J_ab h_a(f) D_ab(f)`` (dimensionless;
+    Bos et al. 2016 eq. 12-13, the convention of NNMT: rows receive, the receiving population's
+    ``h`` and ``tau_m``; module docstring).
+
+    Args:
+        net: the network (current-based synapses).
+        frequency: Hz, any shape, real or complex (``f = f_r + i f_i``: the mode ``e^{2 pi i f t}``
+            growing at the rate ``-2 pi f_i``); decay rates ``2 pi f_i`` below ``3/tau_m``.
+        rates: the working point: ``None`` (solved), a :class:`RateSolution` or rates (Hz).
+        transfer: ``None`` for the LIF transfer function, or a :class:`mfjax.neurons.LowPassFit`
+            (the rate-model reduction ``h0/(1 + 2 pi i f tau)``).
+        refractory_phase: see :func:`mfjax.lif_transfer` (``False`` reproduces NNMT 1.3).
+
+    Returns:
+        Complex array of shape ``frequency.shape + (P, P)``.  jit/vmap/grad with respect to every
+        array of ``net`` (the working point by implicit differentiation) and ``frequency``.
+
+    Example:
+        >>> W = effective_connectivity(microcircuit("bos2016"), jnp.linspace(1.0, 400.0, 400))
+    """
+    wp, f, conds = _prepare(net, frequency, rates, transfer)
+    return conds.enforce(_coupling(net, wp, f, transfer, bool(refractory_phase)))
+
+
+def _propagate(W):
+    """(I - W)^{-1} and (I - W)^{-1} W, batched over leading axes."""
+    eye = jnp.broadcast_to(jnp.eye(W.shape[-1], dtype=W.dtype), W.shape)
+    inv = jnp.linalg.solve(eye - W, eye)
+    return inv, inv - eye  # (I - W)^{-1} W = (I - W)^{-1} - I
+
+
+def propagator(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True):
+    """Propagator ``P(f) = (I - W(f))^{-1} W(f)`` (Bos et al. 2016, eq. 16; NNMT's ``propagator``):
+    the linear response of the population rates to a perturbation of their inputs, all paths
+    through the network summed.  Arguments and shape as :func:`effective_connectivity`."""
+    wp, f, conds = _prepare(net, frequency, rates, transfer)
+    return conds.enforce(_propagate(_coupling(net, wp, f, transfer, bool(refractory_phase)))[1])
+
+
+def _spectra_of(W, source):
+    """(cross-spectra (I - W)^{-1} diag(source) (I - W)^{-H}, propagator) from W."""
+    inv, prop = _propagate(W)
+    source = source.astype(inv.dtype)
+    return jnp.einsum("...ac,c,...bc->...ab", inv, source, jnp.conj(inv)), prop
+
+
+def _cross_spectra(net, wp, f, transfer, refractory_phase):
+    return _spectra_of(_coupling(net, wp, f, transfer, refractory_phase), wp.rates / net.N)[0]
+
+
+def cross_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True):
+    """Cross-spectral densities ``C(f) = (I - W)^{-1} diag(nu/N) (I - W)^{-H}`` of the
+    population-averaged rates (Hz, two-sided; module docstring), shape
+    ``frequency.shape + (P, P)``, Hermitian; ``C_ab(-f) = conj(C_ab(f))`` for real ``f``.
+    Arguments as :func:`effective_connectivity` (real frequencies)."""
+    wp, f, conds = _prepare(net, frequency, rates, transfer)
+    conds.where("frequency: spectra need real frequencies", jnp.imag(f) != 0)
+    return conds.enforce(_cross_spectra(net, wp, f, transfer, bool(refractory_phase)))
+
+
+def power_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True):
+    """Power spectra of the population-averaged rates (Bos et al. 2016, eq. 18; NNMT's
+    ``power_spectra``): the diagonal of :func:`cross_spectra`, real, shape
+    ``frequency.shape + (P,)``, in Hz (Hz^2 per Hz).  At high frequencies each tends to
+    ``nu_a / N_a``, the spectrum of ``N_a`` independent Poisson trains.
+
+    Example:
+        >>> S = power_spectra(microcircuit("bos2016"), jnp.arange(1.0, 401.0))  # (400, 8) Hz
+    """
+    c = cross_spectra(net, frequency, rates, transfer=transfer, refractory_phase=refractory_phase)
+    return jnp.real(jnp.diagonal(c, axis1=-2, axis2=-1))
+
+
+class Covariances(eqx.Module):
+    """Zero-frequency (long counting window) covariances of a network (:func:`covariances`).
+
+    Attributes:
+        population: covariance density of the population-averaged rates, ``C(0)`` (Hz), shape
+            (P, P): ``Cov(n_a, n_b) / T -> population[a, b]`` for the population-averaged
+            spike counts in a window ``T`` much longer than the correlation times.
+        pairwise: mean covariance density of the counts of two different neurons, one in
+            ``a`` and one in ``b`` (Hz), shape (P, P):
+            ``(C_aa(0) - nu_a/N_a) / (1 - 1/N_a)`` on the diagonal, ``C_ab(0)`` off it.
+        correlation: mean count correlation coefficient of such pairs,
+            ``pairwise / sqrt(nu_a nu_b)`` (Poisson count variances, as in the theory).
+        rates: the working point (Hz), shape (P,).
+    """
+
+    population: jax.Array
+    pairwise: jax.Array
+    correlation: jax.Array
+    rates: jax.Array
+
+
+def covariances(net: Network, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True) -> Covariances:
+    """Count covariances of the network in the long-window limit (``C(f = 0)`` of
+    :func:`cross_spectra`; Tetzlaff et al. 2012, PLoS Comput. Biol. 8:e1002596; Helias et al.
+    2013, New J. Phys. 15:023002): population covariances, the mean pairwise covariance and the
+    mean correlation coefficient between neurons (see :class:`Covariances`).  In a balanced
+    network with in-degree ``K`` and ``N = K/epsilon`` the mean correlation falls as ``1/N``
+    (Helias et al. 2014, PLoS Comput. Biol. 10:e1003428)."""
+    wp, f, conds = _prepare(net, jnp.zeros(()), rates, transfer)
+    c = jnp.real(_cross_spectra(net, wp, f, transfer, bool(refractory_phase)))
+    c = 0.5 * (c + c.T)
+    n = net.N
+    auto = wp.rates / n
+    # within a population only N_a - 1 of the N_a partners are other neurons
+    within = jnp.where(jnp.eye(len(n), dtype=bool), jnp.where(n > 1, 1 - 1 / n, 1.0)[:, None], 1.0)
+    pair = (c - jnp.diag(auto)) / within
+    scale = jnp.sqrt(wp.rates[:, None] * wp.rates[None, :])
+    corr = jnp.where(scale > 0, pair / jnp.where(scale > 0, scale, 1.0), 0.0)
+    out = Covariances(population=c, pairwise=pair, correlation=corr, rates=wp.rates)
+    return conds.enforce(out)
+
+
+class LinearResponse(eqx.Module):
+    """Everything :func:`linear_response` computes from one effective connectivity.
+
+    Attributes:
+        frequency: the grid (Hz), shape (F,).
+        rates: the working point (Hz), shape (P,).
+        transfer: ``h_a(f)`` (Hz/mV), shape (F, P).
+        effective_connectivity: ``W(f)``, shape (F, P, P).
+        propagator: ``(I - W)^{-1} W``, shape (F, P, P).
+        cross_spectra: ``C(f)`` (Hz), shape (F, P, P); power_spectra: its diagonal, (F, P).
+        eigenvalues: eigenvalues of ``W(f)`` followed across the grid, (F, P)
+            (:func:`mfjax.populations.eigenvalue_trajectories`); eigenvalue_order: their index
+            into ``jnp.linalg.eigvals(W[k])``.
+        sensitivity: :class:`SensitivityMeasure` of every trajectory where it passes closest
+            to 1 (fields with a leading axis P).
+    """
+
+    frequency: jax.Array
+    rates: jax.Array
+    transfer: jax.Array
+    effective_connectivity: jax.Array
+    propagator: jax.Array
+    cross_spectra: jax.Array
+    power_spectra: jax.Array
+    eigenvalues: jax.Array
+    eigenvalue_order: jax.Array
+    sensitivity: SensitivityMeasure
+
+
+def linear_response(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True) -> LinearResponse:
+    """The linear-response analysis of Bos et al. (2016) in one pass over a sorted real grid
+    ``frequency`` (Hz, shape (F,)): transfer functions, effective connectivity, propagator,
+    cross- and power spectra, the eigenvalue trajectories of ``W(f)`` and the sensitivity
+    measure of every mode, all from one evaluation of the transfer function (the functions of
+    the same names compute one each).  Arguments as :func:`effective_connectivity`.
+
+    Example:
+        >>> lr = linear_response(microcircuit("bos2016"), jnp.arange(1, 3142) / (2 * jnp.pi))
+        >>> lr.power_spectra.shape  # (3141, 8), Hz
+    """
+    wp, f, conds = _prepare(net, frequency, rates, transfer)
+    if f.ndim != 1 or f.shape[0] < 2:
+        raise ValueError(f"frequency must be a 1-d grid of at least 2 frequencies, got shape {f.shape}")
+    conds.where("frequency: the analysis needs real frequencies", jnp.imag(f) != 0)
+    f = jnp.real(f).astype(net.K.dtype)
+    h = _transfer(net, wp, f, transfer, bool(refractory_phase))
+    W = _weights(net, f, h)
+    C, prop = _spectra_of(W, wp.rates / net.N)
+    ev, order = eigenvalue_trajectories(W)
+    out = LinearResponse(
+        frequency=f, rates=wp.rates, transfer=h, effective_connectivity=W, propagator=prop, cross_spectra=C,
+        power_spectra=jnp.real(jnp.diagonal(C, axis1=-2, axis2=-1)), eigenvalues=ev, eigenvalue_order=order,
+        sensitivity=all_mode_sensitivities(W, f),
+    )
+    return conds.enforce(out)
+
+
+def sensitivity_measure(net: Network, frequency, rates=None, *, mode=None, transfer: LowPassFit | None = None, refractory_phase: bool = True) -> SensitivityMeasure:
+    """Sensitivity measure of Bos et al. (2016, eq. 7; NNMT's ``sensitivity_measure``) at one
+    real ``frequency`` (Hz) for the eigenmode ``mode`` (an index into
+    ``jnp.linalg.eigvals(W(f))``; default: the eigenvalue closest to 1, the mode that shapes
+    the spectrum there).  Other arguments as :func:`effective_connectivity`."""
+    wp, f, conds = _prepare(net, frequency, rates, transfer)
+    if f.ndim != 0:
+        raise ValueError(f"frequency must be a scalar (Hz), got shape {f.shape}")
+    conds.where("frequency must be real", jnp.imag(f) != 0)
+    W = _coupling(net, wp, f.astype(jnp.result_type(net.K.dtype, 1j)), transfer, bool(refractory_phase))
+    if mode is None:
+        index = jnp.argmin(jnp.abs(jnp.linalg.eigvals(W) - 1.0))
+    else:
+        index = as_int("mode", mode, minimum=0, maximum=net.num_populations - 1)
+    return conds.enforce(mode_sensitivity(W, index, jnp.real(f)))
+
+
+def sensitivity_measure_all_eigenmodes(net: Network, frequencies, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True) -> SensitivityMeasure:
+    """The sensitivity measure of every eigenmode (NNMT's ``sensitivity_measure_all_eigenmodes``):
+    the eigenvalues of ``W(f)`` are followed across the sorted grid ``frequencies`` (Hz,
+    :func:`eigenvalue_trajectories`) and each trajectory is evaluated at the frequency where it
+    passes closest to 1.  Returns a :class:`SensitivityMeasure` whose fields have a leading
+    axis of length P (the trajectories, in the order of ``eigenvalue_trajectories``)."""
+    wp, f, conds = _prepare(net, frequencies, rates, transfer, name="frequencies")
+    if f.ndim != 1 or f.shape[0] < 2:
+        raise ValueError(f"frequencies must be a 1-d grid of at least 2 frequencies, got shape {f.shape}")
+    conds.where("frequencies must be real", jnp.imag(f) != 0)
+    W = _coupling(net, wp, f.astype(jnp.result_type(net.K.dtype, 1j)), transfer, bool(refractory_phase))
+    return conds.enforce(all_mode_sensitivities(W, jnp.real(f)))
