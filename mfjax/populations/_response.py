@@ -13,6 +13,20 @@ exponential synapses) and membrane time constant (in s), and ``D_ab`` the charac
 function of the pathway's delay distribution (:meth:`Network.delay_characteristic`).  Rows are
 targets, columns sources, as ``K`` and ``J``.
 
+The rates modulate the input variance as well, ``d sigma_a^2 = tau_m K_ab (J_ab^2 + J_sd,ab^2)
+d nu_b`` (:mod:`._rates`), to which the neuron responds with ``h_var`` (:func:`mfjax.lif_variance_transfer`;
+Brunel & Hakim 1999, Brunel 2000, who keep this term)::
+
+    W_ab(f) = tau_m,a K_ab [J_ab h_a(f) + (J_ab^2 + J_sd,ab^2) h_var,a(f)] D_ab(f)
+
+(``variance_response=True``, the default).  Bos et al. (2016) and NNMT drop the second term
+(``variance_response=False``).  It is small where ``|J| << |sum_b K_ab J_ab| / sum_b K_ab J_ab^2``
+but not in balanced networks, where the mean inputs cancel and the variances add: in Brunel's
+model A at (g, eta) = (5, 2) it moves the spectral peak from 248 Hz to 126 Hz, where the
+simulated network has it (129 Hz; ``benchmarks/results/linear_response.json``).  With
+exponential synapses the variance channel is low-pass filtered with ``tau_s/2`` (the time
+constant of the squared synaptic kernel), an approximation of the colored-noise response.
+
 The population-averaged spike trains of finite populations fluctuate around the working point.
 Treating each neuron's own spike train as Poisson (its spectrum is ``nu_a``) and propagating
 these fluctuations through the network linearly (Bos et al. 2016, eq. 18; Grytskyy et al. 2013,
@@ -34,6 +48,7 @@ Units: time ms, frequency Hz, rates Hz, voltage mV.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -122,14 +137,35 @@ def _check_frequency(name, frequency, conds: Conditions):
     return f
 
 
-def _transfer(net: Network, wp: WorkingPoint, f, transfer, refractory_phase):
-    """h_a(f) (Hz/mV), shape ``f.shape + (P,)``; no checks."""
+class Theory(NamedTuple):
+    """Static choices of the linear-response theory (hashable: a compile-time constant)."""
+
+    refractory_phase: bool = True  # the reset's phase e^{-2 pi i f tau_ref} (False: NNMT 1.3)
+    variance: bool = True  # the rates modulate the input variance too (False: Bos 2016, NNMT)
+    shared: bool = False  # every population has the same neuron and input (Brunel's model A):
+    #                       one transfer function serves all (half the work for model A)
+
+
+def _transfer(net: Network, wp: WorkingPoint, f, transfer, theory: Theory):
+    """``(h, h_var)``: responses (Hz/mV, Hz/mV^2) to the mean and the variance of the input,
+    shape ``f.shape + (P,)``, with the synaptic filters; ``h_var`` is None when the theory
+    leaves it out (and for a low-pass rate model).  No checks."""
     if transfer is not None:
-        return transfer(f)
-    h, _, lam_tau_s = _responses(net.neuron, wp.mu, wp.sigma, f[..., None], SYNAPSE_MODELS[net.synapses], refractory_phase)
-    if net.synapses != "delta":  # response to the synaptic current: the low pass of the synapse
+        return transfer(f), None
+    neuron, mu, sigma = net.neuron, wp.mu, wp.sigma
+    if theory.shared:
+        neuron = jax.tree_util.tree_map(lambda v: jnp.reshape(v, (-1,))[:1], neuron)
+        mu, sigma = mu[:1], sigma[:1]
+    h, h_var, lam_tau_s = _responses(neuron, mu, sigma, f[..., None], SYNAPSE_MODELS[net.synapses], theory.refractory_phase)
+    if theory.shared:
+        shape = f.shape + (net.num_populations,)
+        h, h_var, lam_tau_s = (jnp.broadcast_to(x, shape) for x in (h, h_var, lam_tau_s))
+    if net.synapses != "delta":
+        # the synaptic current's mean follows the rates through the synapse's low pass, its
+        # variance (a sum of squared exponentials, time constant tau_s/2) through a faster one
         h = h / (1 + lam_tau_s)
-    return h
+        h_var = h_var / (1 + 0.5 * lam_tau_s)
+    return h, (h_var if theory.variance else None)
 
 
 def _lead(x, nd: int):
@@ -137,18 +173,24 @@ def _lead(x, nd: int):
     return jnp.reshape(x, (1,) * nd + jnp.shape(x))
 
 
-def _weights(net: Network, f, h):
-    """W(f) = tau_m,a K_ab J_ab h_a(f) D_ab(f) from the transfer functions ``h`` (f.shape + (P,))."""
+def _weights(net: Network, f, responses):
+    """``W_ab(f) = tau_m,a [K_ab J_ab h_a(f) + K_ab (J_ab^2 + J_sd,ab^2) h_var,a(f)] D_ab(f)``
+    from :func:`_transfer`'s responses (the derivatives of mu and sigma^2 with respect to the
+    rates, :mod:`._rates`, times the responses to each)."""
+    h, h_var = responses
     p, nd = net.num_populations, jnp.ndim(f)
-    tau_m = jnp.broadcast_to(jnp.asarray(net.neuron.tau_m, net.K.dtype), (p,)) * 1e-3  # s
+    tau_m = _lead(jnp.broadcast_to(jnp.asarray(net.neuron.tau_m, net.K.dtype), (p,)) * 1e-3, nd)  # s
     fb = jnp.broadcast_to(f[..., None, None], f.shape + (p, p))
     D = characteristic(fb, _lead(net.delay, nd), _lead(net.delay_sd, nd), net.delay_distribution)
-    return (_lead(tau_m, nd) * h)[..., :, None] * _lead(net.K * net.J, nd) * D
+    W = (tau_m * h)[..., :, None] * _lead(net.K * net.J, nd)
+    if h_var is not None:
+        W = W + (tau_m * h_var)[..., :, None] * _lead(net.K * (net.J**2 + net.J_sd**2), nd)
+    return W * D
 
 
-def _coupling(net: Network, wp: WorkingPoint, f, transfer, refractory_phase):
+def _coupling(net: Network, wp: WorkingPoint, f, transfer, theory):
     """W(f), shape ``f.shape + (P, P)``; no checks."""
-    return _weights(net, f, _transfer(net, wp, f, transfer, refractory_phase))
+    return _weights(net, f, _transfer(net, wp, f, transfer, theory))
 
 
 def _prepare(net, frequency, rates, transfer, name="frequency"):
@@ -179,10 +221,10 @@ def population_transfer(net: Network, frequency, rates=None, *, transfer: LowPas
     (``"delta"``: white noise, no filter; ``"shift"``/``"taylor"``: colored-noise correction and
     the synaptic low pass ``1/(1 + 2 pi i f tau_s)``), or the low-pass fit ``transfer``."""
     wp, f, conds = _prepare(net, frequency, rates, transfer)
-    return conds.enforce(_transfer(net, wp, f, transfer, bool(refractory_phase)))
+    return conds.enforce(_transfer(net, wp, f, transfer, Theory(bool(refractory_phase), False))[0])
 
 
-def effective_connectivity(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True):
+def effective_connectivity(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True):
     """Effective connectivity ``W_ab(f) = tau_m,a K_ab J_ab h_a(f) D_ab(f)`` (dimensionless;
     Bos et al. 2016 eq. 12-13, the convention of NNMT: rows receive, the receiving population's
     ``h`` and ``tau_m``; module docstring).
@@ -195,6 +237,10 @@ def effective_connectivity(net: Network, frequency, rates=None, *, transfer: Low
         transfer: ``None`` for the LIF transfer function, or a :class:`mfjax.neurons.LowPassFit`
             (the rate-model reduction ``h0/(1 + 2 pi i f tau)``).
         refractory_phase: see :func:`mfjax.lif_transfer` (``False`` reproduces NNMT 1.3).
+        variance_response: include the modulation of the input *variance* by the rates
+            (``tau_m K (J^2 + J_sd^2)`` times :func:`mfjax.lif_variance_transfer`; Brunel &
+            Hakim 1999, Brunel 2000).  ``False`` is the mean-input-only form of Bos et al. 2016
+            and NNMT 1.3.
 
     Returns:
         Complex array of shape ``frequency.shape + (P, P)``.  jit/vmap/grad with respect to every
@@ -204,7 +250,7 @@ def effective_connectivity(net: Network, frequency, rates=None, *, transfer: Low
         >>> W = effective_connectivity(microcircuit("bos2016"), jnp.linspace(1.0, 400.0, 400))
     """
     wp, f, conds = _prepare(net, frequency, rates, transfer)
-    return conds.enforce(_coupling(net, wp, f, transfer, bool(refractory_phase)))
+    return conds.enforce(_coupling(net, wp, f, transfer, Theory(bool(refractory_phase), bool(variance_response))))
 
 
 def _propagate(W):
@@ -214,12 +260,12 @@ def _propagate(W):
     return inv, inv - eye  # (I - W)^{-1} W = (I - W)^{-1} - I
 
 
-def propagator(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True):
+def propagator(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True):
     """Propagator ``P(f) = (I - W(f))^{-1} W(f)`` (Bos et al. 2016, eq. 16; NNMT's ``propagator``):
     the linear response of the population rates to a perturbation of their inputs, all paths
     through the network summed.  Arguments and shape as :func:`effective_connectivity`."""
     wp, f, conds = _prepare(net, frequency, rates, transfer)
-    return conds.enforce(_propagate(_coupling(net, wp, f, transfer, bool(refractory_phase)))[1])
+    return conds.enforce(_propagate(_coupling(net, wp, f, transfer, Theory(bool(refractory_phase), bool(variance_response))))[1])
 
 
 def _spectra_of(W, source):
@@ -229,21 +275,21 @@ def _spectra_of(W, source):
     return jnp.einsum("...ac,c,...bc->...ab", inv, source, jnp.conj(inv)), prop
 
 
-def _cross_spectra(net, wp, f, transfer, refractory_phase):
-    return _spectra_of(_coupling(net, wp, f, transfer, refractory_phase), wp.rates / net.N)[0]
+def _cross_spectra(net, wp, f, transfer, theory):
+    return _spectra_of(_coupling(net, wp, f, transfer, theory), wp.rates / net.N)[0]
 
 
-def cross_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True):
+def cross_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True):
     """Cross-spectral densities ``C(f) = (I - W)^{-1} diag(nu/N) (I - W)^{-H}`` of the
     population-averaged rates (Hz, two-sided; module docstring), shape
     ``frequency.shape + (P, P)``, Hermitian; ``C_ab(-f) = conj(C_ab(f))`` for real ``f``.
     Arguments as :func:`effective_connectivity` (real frequencies)."""
     wp, f, conds = _prepare(net, frequency, rates, transfer)
     conds.where("frequency: spectra need real frequencies", jnp.imag(f) != 0)
-    return conds.enforce(_cross_spectra(net, wp, f, transfer, bool(refractory_phase)))
+    return conds.enforce(_cross_spectra(net, wp, f, transfer, Theory(bool(refractory_phase), bool(variance_response))))
 
 
-def power_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True):
+def power_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True):
     """Power spectra of the population-averaged rates (Bos et al. 2016, eq. 18; NNMT's
     ``power_spectra``): the diagonal of :func:`cross_spectra`, real, shape
     ``frequency.shape + (P,)``, in Hz (Hz^2 per Hz).  At high frequencies each tends to
@@ -252,7 +298,7 @@ def power_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit |
     Example:
         >>> S = power_spectra(microcircuit("bos2016"), jnp.arange(1.0, 401.0))  # (400, 8) Hz
     """
-    c = cross_spectra(net, frequency, rates, transfer=transfer, refractory_phase=refractory_phase)
+    c = cross_spectra(net, frequency, rates, transfer=transfer, refractory_phase=refractory_phase, variance_response=variance_response)
     return jnp.real(jnp.diagonal(c, axis1=-2, axis2=-1))
 
 
@@ -277,7 +323,7 @@ class Covariances(eqx.Module):
     rates: jax.Array
 
 
-def covariances(net: Network, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True) -> Covariances:
+def covariances(net: Network, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True) -> Covariances:
     """Count covariances of the network in the long-window limit (``C(f = 0)`` of
     :func:`cross_spectra`; Tetzlaff et al. 2012, PLoS Comput. Biol. 8:e1002596; Helias et al.
     2013, New J. Phys. 15:023002): population covariances, the mean pairwise covariance and the
@@ -285,7 +331,7 @@ def covariances(net: Network, rates=None, *, transfer: LowPassFit | None = None,
     network with in-degree ``K`` and ``N = K/epsilon`` the mean correlation falls as ``1/N``
     (Helias et al. 2014, PLoS Comput. Biol. 10:e1003428)."""
     wp, f, conds = _prepare(net, jnp.zeros(()), rates, transfer)
-    c = jnp.real(_cross_spectra(net, wp, f, transfer, bool(refractory_phase)))
+    c = jnp.real(_cross_spectra(net, wp, f, transfer, Theory(bool(refractory_phase), bool(variance_response))))
     c = 0.5 * (c + c.T)
     n = net.N
     auto = wp.rates / n
@@ -327,7 +373,7 @@ class LinearResponse(eqx.Module):
     sensitivity: SensitivityMeasure
 
 
-def linear_response(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True) -> LinearResponse:
+def linear_response(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True) -> LinearResponse:
     """The linear-response analysis of Bos et al. (2016) in one pass over a sorted real grid
     ``frequency`` (Hz, shape (F,)): transfer functions, effective connectivity, propagator,
     cross- and power spectra, the eigenvalue trajectories of ``W(f)`` and the sensitivity
@@ -343,8 +389,9 @@ def linear_response(net: Network, frequency, rates=None, *, transfer: LowPassFit
         raise ValueError(f"frequency must be a 1-d grid of at least 2 frequencies, got shape {f.shape}")
     conds.where("frequency: the analysis needs real frequencies", jnp.imag(f) != 0)
     f = jnp.real(f).astype(net.K.dtype)
-    h = _transfer(net, wp, f, transfer, bool(refractory_phase))
-    W = _weights(net, f, h)
+    responses = _transfer(net, wp, f, transfer, Theory(bool(refractory_phase), bool(variance_response)))
+    W = _weights(net, f, responses)
+    h = responses[0]
     C, prop = _spectra_of(W, wp.rates / net.N)
     ev, order = eigenvalue_trajectories(W)
     out = LinearResponse(
@@ -355,7 +402,7 @@ def linear_response(net: Network, frequency, rates=None, *, transfer: LowPassFit
     return conds.enforce(out)
 
 
-def sensitivity_measure(net: Network, frequency, rates=None, *, mode=None, transfer: LowPassFit | None = None, refractory_phase: bool = True) -> SensitivityMeasure:
+def sensitivity_measure(net: Network, frequency, rates=None, *, mode=None, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True) -> SensitivityMeasure:
     """Sensitivity measure of Bos et al. (2016, eq. 7; NNMT's ``sensitivity_measure``) at one
     real ``frequency`` (Hz) for the eigenmode ``mode`` (an index into
     ``jnp.linalg.eigvals(W(f))``; default: the eigenvalue closest to 1, the mode that shapes
@@ -364,7 +411,7 @@ def sensitivity_measure(net: Network, frequency, rates=None, *, mode=None, trans
     if f.ndim != 0:
         raise ValueError(f"frequency must be a scalar (Hz), got shape {f.shape}")
     conds.where("frequency must be real", jnp.imag(f) != 0)
-    W = _coupling(net, wp, f.astype(jnp.result_type(net.K.dtype, 1j)), transfer, bool(refractory_phase))
+    W = _coupling(net, wp, f.astype(jnp.result_type(net.K.dtype, 1j)), transfer, Theory(bool(refractory_phase), bool(variance_response)))
     if mode is None:
         index = jnp.argmin(jnp.abs(jnp.linalg.eigvals(W) - 1.0))
     else:
@@ -372,7 +419,7 @@ def sensitivity_measure(net: Network, frequency, rates=None, *, mode=None, trans
     return conds.enforce(mode_sensitivity(W, index, jnp.real(f)))
 
 
-def sensitivity_measure_all_eigenmodes(net: Network, frequencies, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True) -> SensitivityMeasure:
+def sensitivity_measure_all_eigenmodes(net: Network, frequencies, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True) -> SensitivityMeasure:
     """The sensitivity measure of every eigenmode (NNMT's ``sensitivity_measure_all_eigenmodes``):
     the eigenvalues of ``W(f)`` are followed across the sorted grid ``frequencies`` (Hz,
     :func:`eigenvalue_trajectories`) and each trajectory is evaluated at the frequency where it
@@ -382,5 +429,5 @@ def sensitivity_measure_all_eigenmodes(net: Network, frequencies, rates=None, *,
     if f.ndim != 1 or f.shape[0] < 2:
         raise ValueError(f"frequencies must be a 1-d grid of at least 2 frequencies, got shape {f.shape}")
     conds.where("frequencies must be real", jnp.imag(f) != 0)
-    W = _coupling(net, wp, f.astype(jnp.result_type(net.K.dtype, 1j)), transfer, bool(refractory_phase))
+    W = _coupling(net, wp, f.astype(jnp.result_type(net.K.dtype, 1j)), transfer, Theory(bool(refractory_phase), bool(variance_response)))
     return conds.enforce(all_mode_sensitivities(W, jnp.real(f)))

@@ -18,7 +18,7 @@ frequency; the working point is stable when every root has ``Re lambda < 0``.
 * :func:`stability`: the number of roots in the right half-plane by the argument principle
   (Nyquist criterion: ``-1/pi`` times the change of ``arg det(I - W(2 pi i f))`` from ``f = 0``
   to infinity, the tail past the grid taken from the eigenvalues of ``W`` at its top), and the
-  dominant roots by Newton from the minima of ``|det|`` on the axis and from ``lambda = 0``.
+  dominant roots by the secant method from the minima of ``|det|`` on the axis and from ``lambda = 0``.
 
 The eigenmodes of ``W(f)`` on the real axis (trajectories, sensitivity measure) are in
 :mod:`._eigenmodes`.
@@ -39,7 +39,7 @@ import numpy as np
 from .._checks import as_int, is_concrete
 from ..neurons._transfer import LowPassFit
 from ._network import Network
-from ._response import WorkingPoint, _check_frequency, _coupling, _prepare
+from ._response import Theory, WorkingPoint, _check_frequency, _coupling, _prepare
 
 __all__ = [
     "CharacteristicRoots",
@@ -50,6 +50,7 @@ __all__ = [
 
 _TWO_PI_I = 2j * math.pi
 _DECAY_REACH = 0.97 * 3.0  # |Re lambda| tau_m below the reach of the LIF transfer function (3)
+_GUESS_GROWTH = 50.0  # 1/s: Re of the secant starts at the minima of |det| on the axis
 
 
 class CharacteristicRoots(eqx.Module):
@@ -80,10 +81,10 @@ class CharacteristicRoots(eqx.Module):
         return jnp.where(jnp.any(self.converged), jnp.argmax(score), -1)
 
 
-def _det(net, mu, sigma, transfer, refractory_phase, lam):
+def _det(net, mu, sigma, transfer, theory, lam):
     """det(I - W(lambda)) and the size of its terms, prod_a (1 + sum_b |W_ab|)."""
     wp = WorkingPoint(rates=None, mu=mu, sigma=sigma, valid=True)
-    W = _coupling(net, wp, lam / _TWO_PI_I, transfer, refractory_phase)
+    W = _coupling(net, wp, lam / _TWO_PI_I, transfer, theory)
     eye = jnp.broadcast_to(jnp.eye(W.shape[-1], dtype=W.dtype), W.shape)
     scale = jnp.prod(1.0 + jnp.sum(jnp.abs(W), -1), -1)
     return jnp.linalg.det(eye - W), scale
@@ -101,31 +102,31 @@ def _lower_bound(net, transfer):
 
 
 @partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _implicit_root(refractory_phase, net, mu, sigma, transfer, lam):
+def _implicit_root(theory, net, mu, sigma, transfer, lam):
     """``lam`` (a converged root), with the tangent of the implicit function theorem:
     ``d lam = -(d_theta det) / (d_lambda det)``."""
     return lam
 
 
 @_implicit_root.defjvp
-def _implicit_root_jvp(refractory_phase, primals, tangents):
+def _implicit_root_jvp(theory, primals, tangents):
     net, mu, sigma, transfer, lam = primals
     d_net, d_mu, d_sigma, d_transfer, _ = tangents
 
     def det(n, m, s, t, z):
-        return _det(n, m, s, t, refractory_phase, z)[0]
+        return _det(n, m, s, t, theory, z)[0]
 
     _, d_theta = jax.jvp(lambda n, m, s, t: det(n, m, s, t, lam), (net, mu, sigma, transfer), (d_net, d_mu, d_sigma, d_transfer))
     _, slope = jax.jvp(lambda z: det(net, mu, sigma, transfer, z), (lam,), (jnp.ones_like(lam),))
     return lam, -d_theta / slope
 
 
-def _search(net, wp, grid, guesses, n_slots, transfer, refractory_phase, max_steps, rtol, skip_stable=False):
+def _search(net, wp, grid, guesses, n_slots, transfer, theory, max_steps, rtol, skip_stable=False):
     """``det(I - W)`` on the grid ``2 pi i f`` (for the argument principle; one vectorised
     evaluation), then secant iterations from ``guesses`` (``None``: lambda = 0 and the
     ``n_slots - 1`` deepest minima of ``|det|`` on the grid; ``skip_stable``: no search where
     the grid proves the working point stable), ``n_slots`` points per iteration.  Returns
-    (det on the grid, roots (n_slots,), residual, done, steps)."""
+    ((det on the grid, eigenvalues of W at its top), roots (n_slots,), residual, done, steps)."""
     real = net.K.dtype
     cplx = jnp.result_type(real, 1j)
     n_grid = grid.shape[0]
@@ -133,22 +134,26 @@ def _search(net, wp, grid, guesses, n_slots, transfer, refractory_phase, max_ste
     net_sg, mu_sg, sigma_sg, transfer_sg = jax.lax.stop_gradient((net, wp.mu, wp.sigma, transfer))
 
     def evaluate(z):
-        return _det(net_sg, mu_sg, sigma_sg, transfer_sg, refractory_phase, z)
+        return _det(net_sg, mu_sg, sigma_sg, transfer_sg, theory, z)
 
     done = jnp.zeros((n_slots,), bool)
     if n_grid:
         axis = (_TWO_PI_I * grid).astype(cplx)
-        dets = evaluate(axis)[0]
+        wp_plain = WorkingPoint(rates=None, mu=mu_sg, sigma=sigma_sg, valid=True)
+        W = _coupling(net_sg, wp_plain, grid.astype(cplx), transfer_sg, theory)
+        dets = jnp.linalg.det(jnp.broadcast_to(jnp.eye(W.shape[-1], dtype=cplx), W.shape) - W)
+        top = jnp.linalg.eigvals(W)  # (F, P): where the spectral radius is < 1 the phase needs no grid
         mag = jnp.abs(dets)
         interior = (mag[1:-1] < mag[:-2]) & (mag[1:-1] <= mag[2:])
         _, idx = jax.lax.top_k(jnp.where(interior, -mag[1:-1], -jnp.inf), n_slots - 1)
         if guesses is None:
-            guesses = jnp.concatenate([jnp.zeros((1,), cplx), axis[1:-1][idx]])
+            # from the minima, a little into the right half-plane (growing modes are the question)
+            guesses = jnp.concatenate([jnp.zeros((1,), cplx), axis[1:-1][idx] + _GUESS_GROWTH])
         if skip_stable:
-            count, _, resolved = _nyquist(dets)
+            count, _, resolved = _nyquist(dets, top)
             done = done | (resolved & (count == 0))
     else:
-        dets = jnp.zeros((0,), cplx)
+        dets, top = jnp.zeros((0,), cplx), jnp.zeros((0, 0), cplx)
     start = jax.lax.stop_gradient(guesses).astype(cplx)
     nudge = start + 1e-3 * (jnp.abs(start) + 10.0) * jnp.where(start.imag == 0, 1.0, 1.0 + 1j)
 
@@ -178,17 +183,17 @@ def _search(net, wp, grid, guesses, n_slots, transfer, refractory_phase, max_ste
     zeros = jnp.zeros((n_slots,), cplx)
     init = (jnp.zeros((), jnp.int32), zeros, zeros, zeros, zeros, jnp.ones((n_slots,), real), done, jnp.zeros((n_slots,), jnp.int32))
     _, _, _, lam, d, scale, done, steps = jax.lax.while_loop(cond, body, init)
-    return dets, lam, jnp.abs(d) / scale, done, steps
+    return (dets, top), lam, jnp.abs(d) / scale, done, steps
 
 
-def _roots(net, wp, grid, guesses, n_slots, transfer, refractory_phase, max_steps, rtol, skip_stable=False):
+def _roots(net, wp, grid, guesses, n_slots, transfer, theory, max_steps, rtol, skip_stable=False):
     dets, lam, residual, done, steps = _search(
-        net, wp, grid, guesses, n_slots, transfer, refractory_phase, max_steps, rtol, skip_stable
+        net, wp, grid, guesses, n_slots, transfer, theory, max_steps, rtol, skip_stable
     )
     lower = _lower_bound(net, transfer)
     inside = (lam.real > lower + 1e-9 * (1.0 + jnp.abs(lower))) if transfer is None else jnp.isfinite(lam.real)
     ok = done & jnp.isfinite(lam) & jnp.isfinite(residual) & inside & (residual < 1e-6) & wp.valid
-    root = _implicit_root(refractory_phase, net, wp.mu, wp.sigma, transfer, jax.lax.stop_gradient(lam))
+    root = _implicit_root(theory, net, wp.mu, wp.sigma, transfer, jax.lax.stop_gradient(lam))
     # a root met again from another start is a repeat
     close = jnp.abs(root[:, None] - root[None, :]) <= 1e-7 * (jnp.abs(root[:, None]) + 1.0)
     earlier = jnp.tril(jnp.ones((root.size, root.size), bool), -1)
@@ -210,11 +215,11 @@ def _default_rtol(dtype):
     return 1e-11 if jnp.finfo(dtype).bits >= 64 else 1e-5
 
 
-@partial(jax.jit, static_argnames=("refractory_phase", "max_steps"))
-def _roots_jit(net, wp, guesses, transfer, refractory_phase, max_steps):
+@partial(jax.jit, static_argnames=("theory", "max_steps"))
+def _roots_jit(net, wp, guesses, transfer, theory, max_steps):
     empty = jnp.zeros((0,), net.K.dtype)
     rtol = _default_rtol(net.K.dtype)
-    return _roots(net, wp, empty, guesses, guesses.shape[0], transfer, refractory_phase, max_steps, rtol)[1]
+    return _roots(net, wp, empty, guesses, guesses.shape[0], transfer, theory, max_steps, rtol)[1]
 
 
 def characteristic_roots(
@@ -224,6 +229,7 @@ def characteristic_roots(
     *,
     transfer: LowPassFit | None = None,
     refractory_phase: bool = True,
+    variance_response: bool = True,
     max_steps: int = 60,
 ) -> CharacteristicRoots:
     """Roots ``lambda`` (1/s) of ``det(I - W(lambda)) = 0`` by the secant method from each of
@@ -236,7 +242,7 @@ def characteristic_roots(
     theorem.
 
     Args:
-        net, rates, transfer, refractory_phase: as :func:`effective_connectivity`.
+        net, rates, transfer, refractory_phase, variance_response: as :func:`effective_connectivity`.
         guesses: starting points (1/s).
         max_steps: secant steps per start.
 
@@ -254,7 +260,7 @@ def characteristic_roots(
     _check_frequency("guesses", g, conds)
     g = g.astype(jnp.result_type(net.K.dtype, 1j))
     wp = WorkingPoint(wp.rates, wp.mu, wp.sigma, wp.valid & conds.valid())
-    return _roots_jit(net, wp, g, transfer, bool(refractory_phase), max_steps)
+    return _roots_jit(net, wp, g, transfer, Theory(bool(refractory_phase), bool(variance_response)), max_steps)
 
 
 class Stability(eqx.Module):
@@ -265,8 +271,9 @@ class Stability(eqx.Module):
             valid, and no root with a positive growth rate was found).
         unstable_roots: number of roots with ``Re lambda > 0`` (argument principle; conjugate
             pairs count twice); -1 where the count is not resolved.
-        resolved: the frequency grid resolved the phase of ``det(I - W)`` (steps below pi/2),
-            the count came out whole and ``det(I - W)`` at the top of the grid is within 0.5 of 1.
+        resolved: the frequency grid resolved the phase of ``det(I - W)`` (steps below pi/2
+            up to the last frequency where the spectral radius of ``W`` reaches 1), the count
+            came out whole and the radius at the top of the grid is below 1.
         roots: :class:`CharacteristicRoots` from the minima of ``|det|`` on the axis and 0.
         dominant: the root with the largest growth rate (``roots.lam[roots.dominant()]``, 1/s;
             0 where none converged); growth_rate and frequency (Hz) of it.
@@ -293,29 +300,41 @@ def _default_grid(dtype):
     return jnp.concatenate([jnp.zeros((1,), dtype), jnp.geomspace(0.1, 1e4, 1023, dtype=dtype)])
 
 
-def _nyquist(det):
-    """(count, winding, resolved) of the roots in the right half-plane from det(I - W) on the
-    grid 2 pi i f, f from 0 up: ``-1/pi`` times the change of its phase; past the grid
-    det(I - W) stays near 1 (W decays), so the rest of the phase is ``-arg det(f_max)``."""
+def _nyquist(det, eig):
+    """(count, winding, resolved) of the roots in the right half-plane from ``det(I - W)`` and
+    the eigenvalues ``eig`` (F, P) of ``W`` on the grid ``2 pi i f``, f from 0 up: ``-1/pi``
+    times the change of the phase of the determinant.
+
+    Where the spectral radius of ``W`` is below 1 every factor ``1 - w_i`` of the determinant
+    lies in the right half-plane, so its phase is the continuous ``S = sum_i arg(1 - w_i)``
+    whatever the grid's spacing (delays rotate ``W`` quickly at high frequencies; with the
+    variance response ``W`` does not decay).  The phase is summed step by step up to the last
+    grid point with spectral radius >= 1, continued by ``S`` from there, and ends at 0 at
+    infinity, assuming the radius stays below 1 past the grid (required at its top)."""
     steps = jnp.angle(det[1:] / det[:-1])
-    top = det[-1]
-    winding = -(jnp.sum(steps) - jnp.angle(top)) / math.pi
+    radius = jnp.max(jnp.abs(eig), axis=-1)
+    idx = jnp.arange(det.shape[0])
+    last = jnp.max(jnp.where(radius >= 1.0, idx, -1))  # last grid point where |w| can reach 1
+    first_inside = jnp.minimum(last + 1, det.shape[0] - 1)
+    stepped = idx[:-1] < first_inside  # steps up to the first point of the tail
+    tail = jnp.sum(jnp.angle(1.0 - eig[first_inside]))
+    winding = -(jnp.sum(jnp.where(stepped, steps, 0.0)) - tail) / math.pi
     count = jnp.round(winding)
     resolved = (
-        (jnp.max(jnp.abs(steps)) < 0.5 * math.pi)
+        (jnp.max(jnp.where(stepped, jnp.abs(steps), 0.0)) < 0.5 * math.pi)
         & (jnp.abs(winding - count) < 0.05)
-        & (jnp.abs(top - 1.0) < 0.5)
+        & (radius[-1] < 0.999)
         & jnp.all(jnp.isfinite(det))
     )
     return count, winding, resolved
 
 
-def _stability(net, wp, freqs, transfer, refractory_phase, n_guesses, max_steps, skip_stable=False):
+def _stability(net, wp, freqs, transfer, theory, n_guesses, max_steps, skip_stable=False):
     dtype = net.K.dtype
     det, roots = _roots(
-        net, wp, freqs, None, n_guesses, transfer, refractory_phase, max_steps, _default_rtol(dtype), skip_stable
+        net, wp, freqs, None, n_guesses, transfer, theory, max_steps, _default_rtol(dtype), skip_stable
     )
-    count, _, resolved = _nyquist(det)
+    count, _, resolved = _nyquist(*det)
     resolved = resolved & wp.valid
     i = roots.dominant()
     dominant = jnp.where(i >= 0, roots.lam[jnp.maximum(i, 0)], 0.0)
@@ -338,9 +357,9 @@ def _stability(net, wp, freqs, transfer, refractory_phase, n_guesses, max_steps,
     )
 
 
-@partial(jax.jit, static_argnames=("refractory_phase", "n_guesses", "max_steps"))
-def _stability_jit(net, wp, freqs, transfer, refractory_phase, n_guesses, max_steps):
-    return _stability(net, wp, freqs, transfer, refractory_phase, n_guesses, max_steps)
+@partial(jax.jit, static_argnames=("theory", "n_guesses", "max_steps"))
+def _stability_jit(net, wp, freqs, transfer, theory, n_guesses, max_steps):
+    return _stability(net, wp, freqs, transfer, theory, n_guesses, max_steps)
 
 
 def stability(
@@ -350,6 +369,7 @@ def stability(
     frequencies=None,
     transfer: LowPassFit | None = None,
     refractory_phase: bool = True,
+    variance_response: bool = True,
     n_guesses: int = 16,
     max_steps: int = 60,
 ) -> Stability:
@@ -361,7 +381,7 @@ def stability(
     ``|det(I - W(2 pi i f))|``.  The count does not depend on Newton finding every root.
 
     Args:
-        net, rates, transfer, refractory_phase: as :func:`effective_connectivity`.
+        net, rates, transfer, refractory_phase, variance_response: as :func:`effective_connectivity`.
         frequencies: sorted real grid (Hz) starting at 0 for the count; default 0 and 1023
             log-spaced frequencies from 0.1 Hz to 10 kHz.  ``resolved=False`` in the result asks
             for a finer or longer one.
@@ -391,4 +411,4 @@ def stability(
         raise ValueError(f"n_guesses must be <= {freqs.shape[0] - 1} for {freqs.shape[0]} frequencies")
     wp, _, conds = _prepare(net, freqs, rates, transfer, name="frequencies")
     wp = WorkingPoint(wp.rates, wp.mu, wp.sigma, wp.valid & conds.valid())
-    return _stability_jit(net, wp, freqs, transfer, bool(refractory_phase), n_guesses, max_steps)
+    return _stability_jit(net, wp, freqs, transfer, Theory(bool(refractory_phase), bool(variance_response)), n_guesses, max_steps)

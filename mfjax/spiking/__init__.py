@@ -3,11 +3,12 @@
 ``simulate(network, duration, key=...)`` runs delta, exponential-current or conductance
 synapses with delays (per block, or drawn per synapse with weights: ``delay_sd``, ``J_sd``)
 and exact Poisson drive, event-driven, in one compiled ``lax.scan``, vmapped over trials and
-parameters; ``compare`` puts the simulation next to the theory.
+parameters; ``compare`` and ``compare_spectra`` put the simulation next to the theory (rates,
+CV, population-rate spectra).
 """
 
 from ..populations import Conductance
-from ._compare import Comparison, compare
+from ._compare import Comparison, SpectrumComparison, binned_spectra, compare, compare_spectra
 from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights
 from ._presets import brunel_a, coba
 from ._chunks import run_chunks
@@ -29,6 +30,9 @@ __all__ = [
     "coba",
     "compare",
     "Comparison",
+    "compare_spectra",
+    "SpectrumComparison",
+    "binned_spectra",
     "isi_cv",
     "fano_factor",
     "count_correlation",

@@ -1,16 +1,20 @@
-"""Theory next to simulation: mean-field rates and CV against the spiking network."""
+"""Theory next to simulation: mean-field rates, CV and population-rate spectra against the
+spiking network."""
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..neurons import lif_cv
-from ..populations import Network, input_std, mean_input, solve_rates
+from ..populations import Network, Stability, input_std, mean_input, power_spectra, solve_rates, stability
 from ._simulate import SimulationResult, simulate
 
-__all__ = ["compare", "Comparison"]
+__all__ = ["compare", "Comparison", "compare_spectra", "SpectrumComparison", "binned_spectra"]
 
 
 class Comparison(eqx.Module):
@@ -65,5 +69,101 @@ def compare(network: Network, duration: float = 1000.0, *, key=None, transient: 
         rate_error=(nu_sim - nu) / np.where(nu > 0, nu, np.nan),
         theory_cv=cv,
         simulated_cv=np.asarray(sim.cv),
+        simulation=sim,
+    )
+
+
+def binned_spectra(net: Network, frequency, bin_size: float, rates=None, *, aliases: int = 8):
+    """The theory's spectrum as the simulator measures it: one-sided power spectral density
+    (Hz^2/Hz) of the population rate counted in bins of ``bin_size`` ms, shape (F, P).
+
+    Counting in bins multiplies the two-sided spectrum ``S`` (:func:`mfjax.populations.power_spectra`)
+    by ``sinc^2(pi f b)`` and folds the frequencies above the Nyquist frequency ``f_s/2``
+    (``f_s = 1/b``) back: ``S_b(f) = sum_k S(f + k f_s) sinc^2(pi (f + k f_s) b)``, taken over
+    ``|k| <= aliases`` and closed by the white tail ``nu/N`` (``sum_k sinc^2 = 1``); one-sided: times 2.
+    """
+    f = jnp.asarray(frequency)
+    fs = 1e3 / bin_size
+    k = jnp.arange(-aliases, aliases + 1, dtype=f.dtype)
+    shifted = jnp.abs(f[:, None] + k[None, :] * fs)  # S(-f) = S(f)
+    weight = jnp.sinc(shifted * bin_size * 1e-3) ** 2  # jnp.sinc(x) = sin(pi x)/(pi x)
+    S = power_spectra(net, shifted, rates)  # (F, 2K+1, P)
+    sol_rates = solve_rates(net).rates if rates is None else getattr(rates, "rates", rates)
+    white = jnp.asarray(sol_rates) / net.N
+    tail = (1.0 - jnp.sum(weight, axis=1))[:, None] * white[None, :]
+    return 2.0 * (jnp.sum(S * weight[..., None], axis=1) + tail)
+
+
+class SpectrumComparison(eqx.Module):
+    """Predicted and simulated population-rate spectra of one network (:func:`compare_spectra`).
+
+    Attributes:
+        names: population labels.
+        frequencies: Hz, shape (F,) (the simulation's, without 0).
+        theory: one-sided spectrum of the binned population rate (Hz^2/Hz), (F, P)
+            (:func:`binned_spectra`); meaningful where ``stability.stable``.
+        simulated: the simulation's Bartlett estimate, (F, P); standard_error: its standard
+            error ``simulated / sqrt(segments)``.
+        theory_peak, simulated_peak: frequency of the largest spectral value above ``f_min`` (Hz), (P,).
+        stability: :class:`mfjax.populations.Stability` of the working point: past an
+            instability the predicted oscillation is ``stability.frequency``.
+        simulation: the full :class:`SimulationResult`.
+    """
+
+    names: tuple = eqx.field(static=True)
+    frequencies: np.ndarray
+    theory: np.ndarray
+    simulated: np.ndarray
+    standard_error: np.ndarray
+    theory_peak: np.ndarray
+    simulated_peak: np.ndarray
+    stability: Stability
+    simulation: SimulationResult
+
+    def table(self) -> str:
+        """Per population: the peaks, and the mean of (simulated - theory)/standard error."""
+        z = np.mean((self.simulated - self.theory) / self.standard_error, axis=0)
+        lines = [f"{'pop':>6} {'peak MF (Hz)':>13} {'peak sim (Hz)':>14} {'mean z':>8}"]
+        for i, name in enumerate(self.names):
+            lines.append(f"{name:>6} {self.theory_peak[i]:13.1f} {self.simulated_peak[i]:14.1f} {z[i]:8.2f}")
+        st = self.stability
+        verdict = "stable" if bool(st.stable) else f"unstable: predicted oscillation {float(st.frequency):.1f} Hz"
+        return "\n".join(lines + [f"working point {verdict}"])
+
+
+def compare_spectra(network: Network, duration: float = 10000.0, *, key=None, transient: float = 200.0,
+                    bin_size: float = 1.0, segment: float = 256.0, f_min: float = 10.0, **kwargs) -> SpectrumComparison:
+    """Simulate ``network`` and put the linear-response prediction of its population-rate
+    spectra beside the measured ones (Bos et al. 2016 eq. 18, binned as the simulator bins,
+    :func:`binned_spectra`), with the stability of the working point
+    (:func:`mfjax.populations.stability`) for the states past an instability.
+
+    ``kwargs`` go to :func:`mfjax.spiking.simulate`.  The spectrum's resolution is
+    ``1000/segment`` Hz; its relative standard error ``1/sqrt(segments)``.
+    """
+    if key is None:
+        key = jax.random.key(0)
+    theory = solve_rates(network)
+    st = stability(network, theory)
+    sim = simulate(network, duration, key=key, transient=transient, bin_size=bin_size, segment=segment, **kwargs)
+    freqs = np.asarray(sim.frequencies)
+    keep = freqs > 0
+    f = freqs[keep]
+    predicted = np.asarray(binned_spectra(network, jnp.asarray(f), bin_size, theory))
+    measured = np.asarray(sim.spectrum).T[keep]
+    n_bins = np.asarray(sim.population_rate).shape[0]
+    seg_bins = int(round(segment / bin_size))
+    segments = max(1, n_bins // min(seg_bins, max(2, n_bins)))
+    above = f >= f_min
+    peak = lambda s: f[above][np.argmax(s[above], axis=0)] if above.any() else np.full(s.shape[1], np.nan)  # noqa: E731
+    return SpectrumComparison(
+        names=network.names,
+        frequencies=f,
+        theory=predicted,
+        simulated=measured,
+        standard_error=measured / math.sqrt(segments),
+        theory_peak=peak(predicted),
+        simulated_peak=peak(measured),
+        stability=st,
         simulation=sim,
     )

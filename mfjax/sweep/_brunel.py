@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_checked_array, as_int
-from ..populations import Network, WorkingPoint, brunel_a, solve_rates, working_point
+from ..populations import brunel_a, solve_rates, working_point
+from ..populations._response import Theory
 from ..populations._stability import _stability
 from ._grid import SweepResult, grid_sweep
 
@@ -55,23 +56,12 @@ def brunel_rate_sweep(g, eta, *, chunk_size=512, checkpoint=None) -> SweepResult
     )
 
 
-def _reduced(net: Network, g) -> Network:
-    """Model A as one population for its linear response: E and I neurons are identical and
-    receive the same input, so ``W`` has identical rows and ``det(I - W) = 1 - W_E - W_I``,
-    the one-population ``W`` with ``K J = C_E J - C_I g J`` (Brunel 2000, sec. 3)."""
-    kj = jnp.sum(net.K[0] * net.J[0])
-    return Network(
-        net.neuron, K=jnp.ones((1, 1)), J=kj.reshape(1, 1), K_ext=net.K_ext[:1], J_ext=net.J_ext[:1],
-        nu_ext=net.nu_ext[:1], N=net.N[:1], delay=net.delay[:1, :1], synapses=net.synapses,
-    )
-
-
 def _phase_point(g, eta, *, frequencies, n_guesses, max_steps, fast_above):
     net = brunel_a(g, eta)
     sol = solve_rates(net, on_failure="return")
     wp = working_point(net, sol)
-    one = WorkingPoint(rates=wp.rates[:1], mu=wp.mu[:1], sigma=wp.sigma[:1], valid=wp.valid)
-    st = _stability(_reduced(net, g), one, frequencies, None, True, n_guesses, max_steps, skip_stable=True)
+    # E and I neurons of model A are identical and receive the same input: one transfer function
+    st = _stability(net, wp, frequencies, None, Theory(shared=True), n_guesses, max_steps, skip_stable=True)
     fast = jnp.abs(st.frequency) >= fast_above
     phase = jnp.where(st.kind == 2, jnp.where(fast, 3, 2), jnp.where(st.kind == 3, 4, st.kind))
     return {
