@@ -95,6 +95,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stride", type=int, default=20, help="NNMT on every stride-th frequency")
     ap.add_argument("--phase-points", type=int, default=200, help="phase diagram: points per axis")
+    ap.add_argument("--sim-ms", type=float, default=5000.0, help="simulated time per Brunel state (ms)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "linear_response.json")
     ap.add_argument("--references", action="store_true", help="write tests/data/nnmt_linear_response.json and stop")
     args = ap.parse_args()
@@ -105,28 +106,26 @@ def main() -> None:
     import jax.numpy as jnp
 
     from mfjax import populations as pop
-    from mfjax.sweep import brunel_phase_diagram
+    from mfjax.sweep import PHASES, brunel_phase_diagram
 
     net, sol = _setup()
     freqs = np.arange(1, 3142) / (2 * np.pi)  # Bos et al.'s grid without f = 0
     sub = freqs[:: args.stride]
 
-    def pipeline(net, f, refractory_phase=True):
+    def pipeline(net, f, exact=True):
         wp = pop.solve_rates(net, on_failure="return")
-        W = pop.effective_connectivity(net, f, wp, refractory_phase=refractory_phase)
-        spectra = pop.power_spectra(net, f, wp, refractory_phase=refractory_phase)
-        traj, _ = pop.eigenvalue_trajectories(W)
-        sens = pop.sensitivity_measure_all_eigenmodes(net, f, wp, refractory_phase=refractory_phase)
-        return W, spectra, traj, sens
+        lr = pop.linear_response(net, f, wp, refractory_phase=exact, variance_response=exact)
+        return lr
 
     fn = jax.jit(pipeline, static_argnums=2)
     f = jnp.asarray(freqs)
     t0 = time.perf_counter()
     jax.block_until_ready(fn(net, f))
     compile_s = time.perf_counter() - t0
-    run_s, (W, spectra, traj, sens) = best_time(lambda: fn(net, f), repeat=5)
-    finite = all(bool(np.all(np.isfinite(np.asarray(x)))) for x in (W, spectra, traj, sens.sensitivity))
-    _, spectra_nnmt_form, _, _ = fn(net, f, False)
+    run_s, lr = best_time(lambda: fn(net, f), repeat=5)
+    finite = all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree_util.tree_leaves(lr))
+    nnmt_form = fn(net, f, False)
+    run_nnmt_form_s, _ = best_time(lambda: fn(net, f, False), repeat=3)
 
     task = {"kind": "linear_response", "network": network_dict(net), "mu": np.asarray(sol.mu).tolist(),
             "sigma": np.asarray(sol.sigma).tolist(), "rates": np.asarray(sol.rates).tolist(),
@@ -134,24 +133,35 @@ def main() -> None:
     nn = run_nnmt({"lr": task})["lr"]
     t_nn = nn["seconds"]
     scale = len(freqs) / len(sub)
-    nnmt_grid_s = (t_nn["transfer_function"] + t_nn["spectra"]) * scale + t_nn["sensitivity_all_eigenmodes"] * scale
+    nnmt_grid_s = (t_nn["transfer_function"] + t_nn["spectra"] + t_nn["sensitivity_all_eigenmodes"]) * scale
     spec_nn = np.asarray(nn["power_spectra"])
     W_nn = np.asarray(nn["effective_connectivity"]["real"]) + 1j * np.asarray(nn["effective_connectivity"]["imag"])
-    ours = np.asarray(spectra_nnmt_form)[:: args.stride]
-    W_ours = np.asarray(pop.effective_connectivity(net, jnp.asarray(sub), sol, refractory_phase=False))
+    ours = np.asarray(nnmt_form.power_spectra)[:: args.stride]
+    W_ours = np.asarray(nnmt_form.effective_connectivity)[:: args.stride]
+    scale_W = np.max(np.abs(W_nn).reshape(len(sub), -1), axis=1)[:, None, None]
+
+    # float32: the same pipeline with float32 inputs (x64 stays on; float32 stays float32)
+    net32 = jax.tree_util.tree_map(lambda v: jnp.asarray(v, jnp.float32) if jnp.issubdtype(jnp.asarray(v).dtype, jnp.floating) else v, net)
+    lr32 = fn(net32, jnp.asarray(freqs, jnp.float32))
+    spec32, spec64 = np.asarray(lr32.power_spectra), np.asarray(lr.power_spectra)
     result = {
         "machine": machine(),
-        "work": "microcircuit('bos2016') linear response on 3141 frequencies f = k/(2 pi) Hz, k = 1..3141",
+        "work": "microcircuit('bos2016') linear response on 3141 frequencies f = k/(2 pi) Hz, k = 1..3141: working "
+        "point, transfer functions, delays, effective connectivity, propagator, cross/power spectra, eigenvalue "
+        "trajectories, sensitivity measure of all 8 modes (mfjax.populations.linear_response, one jit)",
         "mfjax_pipeline_compile_s": compile_s,
         "mfjax_pipeline_run_s": run_s,
+        "mfjax_pipeline_run_s_nnmt_form": run_nnmt_form_s,
         "mfjax_outputs_finite": finite,
         "nnmt_seconds_on_subgrid": t_nn,
         "nnmt_frequencies_timed": len(sub),
         "nnmt_pipeline_s_grid_extrapolated": nnmt_grid_s,
         "ratio": nnmt_grid_s / run_s,
         "power_spectra_max_rel_diff_vs_nnmt": rel_err(ours, spec_nn),
-        "effective_connectivity_max_rel_diff_vs_nnmt": rel_err(W_ours, W_nn),
-        "exact_refractory_phase_spectra_change_max_rel": rel_err(np.asarray(spectra), np.asarray(spectra_nnmt_form)),
+        "effective_connectivity_max_diff_vs_nnmt_rel_to_max_entry": float(np.max(np.abs(W_ours - W_nn) / scale_W)),
+        "exact_theory_spectra_change_max_rel (refractory phase and variance response vs NNMT form)": rel_err(spec64, np.asarray(nnmt_form.power_spectra)),
+        "float32_power_spectra_max_rel_error": rel_err(spec32, spec64),
+        "float32_finite": bool(np.all(np.isfinite(spec32))),
     }
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
 
@@ -173,14 +183,41 @@ def main() -> None:
     t0 = time.perf_counter()
     pd = brunel_phase_diagram(g, eta)
     run_pd = time.perf_counter() - t0
-    kinds = np.asarray(pd["kind"])
+    kinds = np.asarray(pd["phase"])
     result["brunel_phase_diagram"] = {
         "points": n * n, "compile_and_small_run_s": compile_pd, "run_s": run_pd,
-        "kind_counts": {str(k): int(np.sum(kinds == k)) for k in np.unique(kinds)},
+        "phase_counts": {PHASES[int(k)]: int(np.sum(kinds == k)) for k in np.unique(kinds)},
         "unconverged_working_points": int(np.sum(~np.asarray(pd["converged"]).astype(bool))),
-        "small_grid_points": int(np.asarray(small["kind"]).size),
+        "small_grid_points": int(np.asarray(small["phase"]).size),
     }
     print(result["microcircuit_stability"], result["brunel_phase_diagram"])
+    from mfjax.cli import _phase_figure
+
+    _phase_figure(pd, HERE / "results" / "brunel_phase_diagram.png")
+
+    # theory beside simulation: Brunel model A (N = 12,500), AI state and past the fast instability
+    from mfjax import spiking
+
+    sims = {}
+    for g_, eta_ in ((5.0, 2.0), (6.0, 4.0)):
+        net_b = pop.brunel_a(g_, eta_)
+        c = spiking.compare_spectra(net_b, args.sim_ms, key=jax.random.key(1))
+        mean_only = pop.stability(net_b, variance_response=False)
+        band = (c.frequencies > 20) & (c.frequencies < 400)
+        z = (c.simulated[band] - c.theory[band]) / c.standard_error[band]
+        sims[f"g={g_}, eta={eta_}"] = {
+            "simulated_ms": args.sim_ms, "stable": bool(c.stability.stable),
+            "predicted_oscillation_hz": float(c.stability.frequency) if not bool(c.stability.stable) else None,
+            "predicted_peak_hz": c.theory_peak.tolist(), "simulated_peak_hz": c.simulated_peak.tolist(),
+            "resolution_hz": float(c.frequencies[1] - c.frequencies[0]),
+            "mean_only_theory (Bos 2016 / NNMT form) oscillation_hz": float(mean_only.frequency),
+            "mean_only_theory stable": bool(mean_only.stable),
+            "spectrum_mean_z_20_400_hz (E, I)": np.mean(z, axis=0).tolist(),
+            "spectrum_ratio_sim_over_theory_20_400_hz (E, I)": (np.mean(c.simulated[band], 0) / np.mean(c.theory[band], 0)).tolist(),
+            "rates_sim_hz": np.asarray(c.simulation.rates).tolist(),
+        }
+        print(sims[f"g={g_}, eta={eta_}"])
+    result["brunel_theory_vs_simulation"] = sims
     write_json(args.out, result)
     print(f"wrote {args.out}")
 

@@ -9,9 +9,15 @@ import pytest
 matplotlib.use("Agg")
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+#: notebooks that compile several large programs and simulate: CI's slow step runs them
+SLOW = {"linear_response.ipynb"}
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=pytest.mark.slow) if p.name in SLOW else p for p in NOTEBOOKS],
+    ids=[p.name for p in NOTEBOOKS],
+)
 def test_notebook_runs(path):
     import matplotlib.pyplot as plt
 

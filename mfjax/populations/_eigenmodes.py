@@ -19,7 +19,20 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-__all__ = ["eigenvalue_trajectories", "SensitivityMeasure", "mode_sensitivity", "all_mode_sensitivities"]
+__all__ = ["eigenvalue_trajectories", "SensitivityMeasure", "mode_sensitivity", "all_mode_sensitivities", "after"]
+
+
+def after(x, *done):
+    """``x``, made to depend on ``done`` (plus zero times an entry of each).
+
+    jaxlib 0.10's batched LAPACK kernels on the CPU (LU, triangular solve, eig) each wait for
+    their batch on the intra-op thread pool; two running at once can take every thread of a
+    2-core machine and wait forever (observed with gdb: ``LuDecompositionKernel`` and
+    ``EigenvalueDecompositionComplexKernel`` both parked in ``ParallelBatchMap``).  XLA's CPU
+    pipeline drops ``optimization_barrier``, so the kernels are chained by a data dependency.
+    A NaN in ``done`` makes ``x`` NaN: a result that is invalid anyway, flagged by the status."""
+    zero = sum(jnp.real(jnp.ravel(d)[0]) for d in done) * 0.0
+    return x + zero.astype(x.dtype)
 
 
 def _match(previous, current):
@@ -116,6 +129,7 @@ def all_mode_sensitivities(W, frequency) -> SensitivityMeasure:
     ``frequency`` (F,), each at the frequency where it passes closest to 1 (NNMT's
     ``_sensitivity_measure_all_eigenmodes``); fields with a leading axis of length P."""
     ev, order = eigenvalue_trajectories(W)
+    W = after(W, ev)  # the eig below after the one above
     at = jnp.argmin(jnp.abs(ev - 1.0), axis=0)  # (P,) frequency index per trajectory
     idx = order[at, jnp.arange(ev.shape[1])]
     return jax.vmap(lambda k, i: mode_sensitivity(W[k], i, frequency[k]))(at, idx)

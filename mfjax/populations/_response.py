@@ -58,7 +58,7 @@ import numpy as np
 from .._checks import Conditions, as_checked_array, as_int, is_concrete
 from ..neurons._transfer import LowPassFit, _check_transfer_call, _responses
 from ._delays import characteristic, delay_conditions
-from ._eigenmodes import SensitivityMeasure, all_mode_sensitivities, eigenvalue_trajectories, mode_sensitivity
+from ._eigenmodes import SensitivityMeasure, after, all_mode_sensitivities, eigenvalue_trajectories, mode_sensitivity
 from ._network import SYNAPSE_MODELS, Network
 from ._rates import RateSolution, input_std, mean_input, solve_rates
 
@@ -100,12 +100,14 @@ def _checked_network(net) -> Network:
     return net
 
 
-def working_point(net: Network, rates=None, conds: Conditions | None = None) -> WorkingPoint:
+def working_point(net: Network, rates=None, conds: Conditions | None = None, *, need_sigma: bool = True) -> WorkingPoint:
     """The working point the response is taken around.
 
     ``rates``: ``None`` (solve it: :func:`solve_rates`, which raises when it does not converge),
     a :class:`RateSolution` (its ``converged`` must hold) or an array of rates (Hz, shape (P,)).
-    Conditions on traced values are added to ``conds`` (and folded into ``valid``).
+    Conditions on traced values are added to ``conds`` (and folded into ``valid``);
+    ``need_sigma``: the input std must be > 0 (the LIF transfer function needs it; a low-pass
+    rate model does not).
     """
     net = _checked_network(net)
     conds = Conditions() if conds is None else conds
@@ -123,7 +125,8 @@ def working_point(net: Network, rates=None, conds: Conditions | None = None) -> 
         conds.require("rates", rates, nonnegative=True)
     rates = jnp.asarray(rates, net.K.dtype)
     mu, sigma = mean_input(net, rates), input_std(net, rates)
-    conds.require("sigma (input std at the working point, mV)", sigma, positive=True)
+    if need_sigma:
+        conds.require("sigma (input std at the working point, mV)", sigma, positive=True)
     return WorkingPoint(rates=rates, mu=mu, sigma=sigma, valid=conds.valid())
 
 
@@ -199,7 +202,7 @@ def _prepare(net, frequency, rates, transfer, name="frequency"):
         raise TypeError(f"transfer must be None (the LIF transfer function) or a LowPassFit, got {type(transfer).__name__}")
     conds = Conditions()
     f = _check_frequency(name, frequency, conds)
-    wp = working_point(net, rates, conds)
+    wp = working_point(net, rates, conds, need_sigma=transfer is None)
     if transfer is None:
         _check_transfer_call(net.neuron, wp.mu, wp.sigma, f[..., None], SYNAPSE_MODELS[net.synapses])
         # traced conditions of that call: the same as ``conds`` holds plus the decay-rate bound
@@ -393,11 +396,12 @@ def linear_response(net: Network, frequency, rates=None, *, transfer: LowPassFit
     W = _weights(net, f, responses)
     h = responses[0]
     C, prop = _spectra_of(W, wp.rates / net.N)
-    ev, order = eigenvalue_trajectories(W)
+    ev, order = eigenvalue_trajectories(after(W, C))  # one LAPACK kernel at a time (see after)
+    W_modes = after(W, ev)
     out = LinearResponse(
         frequency=f, rates=wp.rates, transfer=h, effective_connectivity=W, propagator=prop, cross_spectra=C,
         power_spectra=jnp.real(jnp.diagonal(C, axis1=-2, axis2=-1)), eigenvalues=ev, eigenvalue_order=order,
-        sensitivity=all_mode_sensitivities(W, f),
+        sensitivity=all_mode_sensitivities(W_modes, f),
     )
     return conds.enforce(out)
 
@@ -414,6 +418,7 @@ def sensitivity_measure(net: Network, frequency, rates=None, *, mode=None, trans
     W = _coupling(net, wp, f.astype(jnp.result_type(net.K.dtype, 1j)), transfer, Theory(bool(refractory_phase), bool(variance_response)))
     if mode is None:
         index = jnp.argmin(jnp.abs(jnp.linalg.eigvals(W) - 1.0))
+        W = after(W, index)
     else:
         index = as_int("mode", mode, minimum=0, maximum=net.num_populations - 1)
     return conds.enforce(mode_sensitivity(W, index, jnp.real(f)))

@@ -39,6 +39,7 @@ import numpy as np
 from .._checks import as_int, is_concrete
 from ..neurons._transfer import LowPassFit
 from ._network import Network
+from ._eigenmodes import after
 from ._response import Theory, WorkingPoint, _check_frequency, _coupling, _prepare
 
 __all__ = [
@@ -117,7 +118,8 @@ def _implicit_root_jvp(theory, primals, tangents):
         return _det(n, m, s, t, theory, z)[0]
 
     _, d_theta = jax.jvp(lambda n, m, s, t: det(n, m, s, t, lam), (net, mu, sigma, transfer), (d_net, d_mu, d_sigma, d_transfer))
-    _, slope = jax.jvp(lambda z: det(net, mu, sigma, transfer, z), (lam,), (jnp.ones_like(lam),))
+    lam_after = after(lam, d_theta)  # the two LU factorisations one after the other
+    _, slope = jax.jvp(lambda z: det(net, mu, sigma, transfer, z), (lam_after,), (jnp.ones_like(lam),))
     return lam, -d_theta / slope
 
 
@@ -142,7 +144,9 @@ def _search(net, wp, grid, guesses, n_slots, transfer, theory, max_steps, rtol, 
         wp_plain = WorkingPoint(rates=None, mu=mu_sg, sigma=sigma_sg, valid=True)
         W = _coupling(net_sg, wp_plain, grid.astype(cplx), transfer_sg, theory)
         dets = jnp.linalg.det(jnp.broadcast_to(jnp.eye(W.shape[-1], dtype=cplx), W.shape) - W)
-        top = jnp.linalg.eigvals(W)  # (F, P): where the spectral radius is < 1 the phase needs no grid
+        # (F, P): where the spectral radius is < 1 the phase needs no grid (after the LU above:
+        # one LAPACK kernel at a time, see _eigenmodes.after)
+        top = jnp.linalg.eigvals(after(W, dets))
         mag = jnp.abs(dets)
         interior = (mag[1:-1] < mag[:-2]) & (mag[1:-1] <= mag[2:])
         _, idx = jax.lax.top_k(jnp.where(interior, -mag[1:-1], -jnp.inf), n_slots - 1)

@@ -286,3 +286,20 @@ def test_spectrum_matches_simulation_in_the_ai_state():
     band = (c.frequencies > 50) & (c.frequencies < 300)
     z = (c.simulated[band] - c.theory[band]) / c.standard_error[band]
     assert abs(float(np.mean(z))) < 3.0
+
+
+def test_fit_oscillation_to_target_frequency():
+    # mfjax.fit: move the dominant oscillation of a rate network to 120 Hz; the fitted coupling's
+    # root, from the Lambert-W closed form, oscillates there
+    lp = LowPassFit(h0=jnp.array([3.0]), tau=jnp.array([5.0]), rms_error=jnp.array([0.0]))
+
+    def make(J):
+        return pop.Network(mfjax.LIF(20.0, 2.0, 20.0, 10.0), K=[[100.0]], J=jnp.reshape(J, (1, 1)), K_ext=100.0,
+                           J_ext=0.1, nu_ext=10.0, delay=2.0, delay_distribution="none")
+
+    lam0 = -1 / 5e-3 + complex(lambertw(0.02 * 100 * -0.5 * 3.0 * 0.4 * math.exp(0.4), 0)) / 2e-3  # 129.6 Hz
+    fit = mfjax.fit.fit_oscillation(make, jnp.asarray(-0.5), 120.0, lam0, transfer=lp)
+    assert fit.success and abs(fit.frequency / 120.0 - 1) <= 1e-3
+    c = 0.02 * 100 * float(fit.params) * 3.0
+    exact = -1 / 5e-3 + complex(lambertw(c * 0.4 * math.exp(0.4), 0)) / 2e-3
+    assert abs(fit.root - exact) < 1e-9 * abs(exact)
