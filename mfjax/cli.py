@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _figure(result, path: Path) -> bool:
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend, or None (with a note) when matplotlib is missing."""
     try:
         import matplotlib
 
@@ -49,6 +50,23 @@ def _figure(result, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         print("matplotlib not installed: skipping the PNG (pip install 'mfjax[plot]')", file=sys.stderr)
+        return None
+    return plt
+
+
+def _save(plt, fig, path: Path) -> bool:
+    """Write ``fig`` to ``path`` atomically (a temporary file, then a rename)."""
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return True
+
+
+def _figure(result, path: Path) -> bool:
+    plt = _pyplot()
+    if plt is None:
         return False
     g, eta = result.axes["g"], result.axes["eta"]
     rate = result.masked("rate")
@@ -65,24 +83,15 @@ def _figure(result, path: Path) -> bool:
     ax.set_xlabel("relative inhibition g")
     ax.set_ylabel(r"external drive $\eta = \nu_{ext}/\nu_{thr}$")
     ax.set_title("Brunel (2000) model A: mean-field stationary rate")
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return True
+    return _save(plt, fig, path)
 
 
 def _phase_figure(result, path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import BoundaryNorm, ListedColormap
-    except ImportError:
-        print("matplotlib not installed: skipping the PNG (pip install 'mfjax[plot]')", file=sys.stderr)
+    plt = _pyplot()
+    if plt is None:
         return False
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
     from .sweep import PHASES
 
     g, eta = result.axes["g"], result.axes["eta"]
@@ -101,12 +110,7 @@ def _phase_figure(result, path: Path) -> bool:
     ax.set_xlabel("relative inhibition g")
     ax.set_ylabel(r"external drive $\eta = \nu_{ext}/\nu_{thr}$")
     ax.set_title("Brunel (2000) model A: stability of the asynchronous state")
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return True
+    return _save(plt, fig, path)
 
 
 def _phase_job(args, out: Path, g, eta, config) -> int:
