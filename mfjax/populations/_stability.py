@@ -117,9 +117,11 @@ def _implicit_root_jvp(theory, primals, tangents):
     def det(n, m, s, t, z):
         return _det(n, m, s, t, theory, z)[0]
 
-    _, d_theta = jax.jvp(lambda n, m, s, t: det(n, m, s, t, lam), (net, mu, sigma, transfer), (d_net, d_mu, d_sigma, d_transfer))
-    lam_after = after(lam, d_theta)  # the two LU factorisations one after the other
-    _, slope = jax.jvp(lambda z: det(net, mu, sigma, transfer, z), (lam_after,), (jnp.ones_like(lam),))
+    _, slope = jax.jvp(lambda z: det(net, mu, sigma, transfer, z), (lam,), (jnp.ones_like(lam),))
+    # the second LU factorisation after the first (a dependency on primals only: the tangent
+    # stays linear, so reverse mode can transpose it)
+    at = after(lam, slope)
+    _, d_theta = jax.jvp(lambda n, m, s, t: det(n, m, s, t, at), (net, mu, sigma, transfer), (d_net, d_mu, d_sigma, d_transfer))
     return lam, -d_theta / slope
 
 
