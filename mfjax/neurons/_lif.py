@@ -317,6 +317,10 @@ def _reduce(neuron: LIF, mu, sigma, shifted: bool) -> _Reduced:
     s = jnp.where(noisy, sigma, 1.0)
     y_th = (v_th - mu) / s
     y_r = (v_reset - mu) / s
+    # sigma so small that (v - mu)/sigma overflows (sigma ~ 1e-308): the sigma -> 0 limit
+    overflow = noisy & ~(jnp.isfinite(y_th) & jnp.isfinite(y_r))
+    noisy = noisy & ~overflow
+    y_th, y_r = jnp.where(overflow, 0.0, y_th), jnp.where(overflow, 0.0, y_r)
     # sigma = 0: deterministic passage time tau_m log((mu - v_r)/(mu - v_th)) above threshold
     # (computed only when some point needs it: a sweep without sigma = 0 skips it)
     supra = mu > v_th
