@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..neurons import lif_cv
-from ..populations import Network, Stability, input_std, mean_input, power_spectra, solve_rates, stability
+from ..populations import Network, Stability, input_std, mean_input, power_spectra, solve_rates, stability, working_point
 from ._simulate import SimulationResult, simulate
 
 __all__ = ["compare", "Comparison", "compare_spectra", "SpectrumComparison", "binned_spectra"]
@@ -87,9 +87,9 @@ def binned_spectra(net: Network, frequency, bin_size: float, rates=None, *, alia
     k = jnp.arange(-aliases, aliases + 1, dtype=f.dtype)
     shifted = jnp.abs(f[:, None] + k[None, :] * fs)  # S(-f) = S(f)
     weight = jnp.sinc(shifted * bin_size * 1e-3) ** 2  # jnp.sinc(x) = sin(pi x)/(pi x)
-    S = power_spectra(net, shifted, rates)  # (F, 2K+1, P)
-    sol_rates = solve_rates(net).rates if rates is None else getattr(rates, "rates", rates)
-    white = jnp.asarray(sol_rates) / net.N
+    nu = working_point(net, rates).rates  # solved (and checked) once, for both terms
+    S = power_spectra(net, shifted, nu)  # (F, 2K+1, P)
+    white = nu / net.N
     tail = (1.0 - jnp.sum(weight, axis=1))[:, None] * white[None, :]
     return 2.0 * (jnp.sum(S * weight[..., None], axis=1) + tail)
 
