@@ -135,7 +135,23 @@ def run(task):
         return {"tau_rate_ms": (np.asarray(tau) / MS).tolist(), "W_rate": np.asarray(w).tolist()}
     if kind == "linear_response":
         return linear_response(task)
+    if kind == "pairwise":
+        return pairwise(task)
     raise ValueError(kind)
+
+
+def pairwise(task):
+    """Neuron-level covariances in NNMT 1.3: ``lif.exp._cvs``, ``_pairwise_effective_connectivity``
+    (Helias et al. 2013 eq. A.3) and ``_pairwise_covariances`` (Layer et al. 2023 eq. 9, 11) at a
+    given working point (mfjax units in and out: Hz, mV, ms; ``J`` the total weight matrix)."""
+    nu = np.array(task["rates"])
+    mu, sigma = np.array(task["mu"]) * MV, np.array(task["sigma"]) * MV
+    v0, vt = task["v_reset"] * MV, task["v_th"] * MV
+    tau_m, tau_s = task["tau_m"] * MS, task["tau_s"] * MS
+    cvs = nnmt.lif.exp._cvs(nu, mu, sigma, v0, vt, tau_m, tau_s)
+    J_eff = nnmt.lif.exp._pairwise_effective_connectivity(nu, mu, sigma, np.array(task["J"]) * MV, v0, vt, tau_m, tau_s)
+    C, D = nnmt.lif.exp._pairwise_covariances(J_eff, nu, cvs, return_noise_strength=True)
+    return {"cv": cvs.tolist(), "effective_connectivity": J_eff.tolist(), "covariance": C.tolist(), "noise": D.tolist()}
 
 
 def linear_response(task):

@@ -10,7 +10,8 @@ matplotlib.use("Agg")
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 #: notebooks that compile several large programs and simulate: CI's slow step runs them
-SLOW = {"linear_response.ipynb"}
+SLOW = {"linear_response.ipynb", "lif_mean_field.ipynb", "ising_mean_field.ipynb", "memory_networks.ipynb",
+        "spiking_networks.ipynb"}
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,8 @@ from ._delays import DELAY_DISTRIBUTIONS, delay_characteristic, faddeeva
 from ._network import SYNAPSE_MODELS, Conductance, Network
 from ._presets import brunel_a, brunel_threshold_rate, microcircuit
 from ._response import (
-    Covariances,
     LinearResponse,
     WorkingPoint,
-    covariances,
     cross_spectra,
     effective_connectivity,
     linear_response,
@@ -20,6 +18,7 @@ from ._response import (
     sensitivity_measure_all_eigenmodes,
     working_point,
 )
+from ._covariances import Covariances, PairwiseCovariances, covariances, pairwise_covariances
 from ._eigenmodes import SensitivityMeasure, eigenvalue_trajectories
 from ._stability import CharacteristicRoots, Stability, characteristic_roots, stability
 from ._rates import (
@@ -56,6 +55,8 @@ __all__ = [
     "power_spectra",
     "Covariances",
     "covariances",
+    "PairwiseCovariances",
+    "pairwise_covariances",
     "LinearResponse",
     "linear_response",
     "CharacteristicRoots",

@@ -70,8 +70,6 @@ __all__ = [
     "propagator",
     "cross_spectra",
     "power_spectra",
-    "Covariances",
-    "covariances",
     "LinearResponse",
     "linear_response",
     "sensitivity_measure",
@@ -303,48 +301,6 @@ def power_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit |
     """
     c = cross_spectra(net, frequency, rates, transfer=transfer, refractory_phase=refractory_phase, variance_response=variance_response)
     return jnp.real(jnp.diagonal(c, axis1=-2, axis2=-1))
-
-
-class Covariances(eqx.Module):
-    """Zero-frequency (long counting window) covariances of a network (:func:`covariances`).
-
-    Attributes:
-        population: covariance density of the population-averaged rates, ``C(0)`` (Hz), shape
-            (P, P): ``Cov(n_a, n_b) / T -> population[a, b]`` for the population-averaged
-            spike counts in a window ``T`` much longer than the correlation times.
-        pairwise: mean covariance density of the counts of two different neurons, one in
-            ``a`` and one in ``b`` (Hz), shape (P, P):
-            ``(C_aa(0) - nu_a/N_a) / (1 - 1/N_a)`` on the diagonal, ``C_ab(0)`` off it.
-        correlation: mean count correlation coefficient of such pairs,
-            ``pairwise / sqrt(nu_a nu_b)`` (Poisson count variances, as in the theory).
-        rates: the working point (Hz), shape (P,).
-    """
-
-    population: jax.Array
-    pairwise: jax.Array
-    correlation: jax.Array
-    rates: jax.Array
-
-
-def covariances(net: Network, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True) -> Covariances:
-    """Count covariances of the network in the long-window limit (``C(f = 0)`` of
-    :func:`cross_spectra`; Tetzlaff et al. 2012, PLoS Comput. Biol. 8:e1002596; Helias et al.
-    2013, New J. Phys. 15:023002): population covariances, the mean pairwise covariance and the
-    mean correlation coefficient between neurons (see :class:`Covariances`).  In a balanced
-    network with in-degree ``K`` and ``N = K/epsilon`` the mean correlation falls as ``1/N``
-    (Helias et al. 2014, PLoS Comput. Biol. 10:e1003428)."""
-    wp, f, conds = _prepare(net, jnp.zeros(()), rates, transfer)
-    c = jnp.real(_cross_spectra(net, wp, f, transfer, Theory(bool(refractory_phase), bool(variance_response))))
-    c = 0.5 * (c + c.T)
-    n = net.N
-    auto = wp.rates / n
-    # within a population only N_a - 1 of the N_a partners are other neurons
-    within = jnp.where(jnp.eye(len(n), dtype=bool), jnp.where(n > 1, 1 - 1 / n, 1.0)[:, None], 1.0)
-    pair = (c - jnp.diag(auto)) / within
-    scale = jnp.sqrt(wp.rates[:, None] * wp.rates[None, :])
-    corr = jnp.where(scale > 0, pair / jnp.where(scale > 0, scale, 1.0), 0.0)
-    out = Covariances(population=c, pairwise=pair, correlation=corr, rates=wp.rates)
-    return conds.enforce(out)
 
 
 class LinearResponse(eqx.Module):

@@ -9,7 +9,7 @@ CV, population-rate spectra).
 
 from ..populations import Conductance
 from ._compare import Comparison, SpectrumComparison, binned_spectra, compare, compare_spectra
-from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights
+from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights, neuron_network
 from ._presets import brunel_a, coba
 from ._chunks import run_chunks
 from ._simulate import SimulationResult, SimulationState, connectivity_key, simulate
@@ -22,6 +22,7 @@ __all__ = [
     "run_chunks",
     "Connectivity",
     "build_connectivity",
+    "neuron_network",
     "connectivity_key",
     "draw_delays_and_weights",
     "CONNECTIVITY_RULES",

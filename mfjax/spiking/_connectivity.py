@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Connectivity", "build_connectivity", "draw_delays_and_weights", "CONNECTIVITY_RULES"]
+__all__ = ["Connectivity", "build_connectivity", "neuron_network", "draw_delays_and_weights", "CONNECTIVITY_RULES"]
 
 from .._fingerprint import fingerprint, sampled
 from ..populations._network import CONNECTIVITY_RULES
@@ -95,6 +95,45 @@ class Connectivity(eqx.Module):
         for (_, b), table in zip(self.blocks, self.tables):
             np.add.at(out[:, b], np.asarray(table[:-1]).ravel(), 1)
         return out[:n]
+
+    def counts(self) -> np.ndarray:
+        """Dense synapse counts ``A[i, j]``: the number of synapses from neuron ``j`` onto neuron
+        ``i`` (global indices, populations concatenated; multapses counted), float64, shape
+        (N, N).  For networks small enough to hold N^2 numbers (N = 5000: 200 MB)."""
+        n = sum(self.sizes)
+        offsets = np.concatenate([[0], np.cumsum(self.sizes)])
+        out = np.zeros((n + 1, n), np.float64)
+        for (_, b), table in zip(self.blocks, self.tables):
+            targets = np.asarray(table[:-1])
+            sources = offsets[b] + np.repeat(np.arange(targets.shape[0]), targets.shape[1])
+            np.add.at(out, (targets.ravel(), sources), 1.0)
+        return out[:n]
+
+
+def neuron_network(net, connectivity: Connectivity):
+    """The neuron-level :class:`mfjax.Network` of one drawn graph: every neuron is a population
+    of size 1, ``K[i, j]`` the synapse count :meth:`Connectivity.counts` and ``J[i, j]``,
+    ``J_sd``, delays, the neuron and its external drive those of the populations of ``i`` and
+    ``j`` in ``net``.  Its mean field gives the rate of every neuron of this realisation, and
+    :func:`mfjax.populations.pairwise_covariances` the covariance of every pair."""
+    from ..populations import Network
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be an mfjax Network, got {type(net).__name__}")
+    if not isinstance(connectivity, Connectivity):
+        raise TypeError(f"connectivity must be a Connectivity, got {type(connectivity).__name__}")
+    connectivity.check_matches(np.asarray(net.N).round().astype(int), np.asarray(net.K))
+    p = net.num_populations
+    pop = np.repeat(np.arange(p), connectivity.sizes)
+    per_neuron = lambda x: jnp.broadcast_to(jnp.asarray(x), (p,))[pop]  # noqa: E731
+    pair = lambda x: jnp.broadcast_to(jnp.asarray(x), (p, p))[pop][:, pop]  # noqa: E731
+    neuron = jax.tree_util.tree_map(per_neuron, net.neuron)
+    return Network(
+        neuron, connectivity.counts(), pair(net.J), K_ext=per_neuron(net.K_ext), J_ext=per_neuron(net.J_ext),
+        nu_ext=per_neuron(net.nu_ext), I_ext=per_neuron(net.I_ext), delay=pair(net.delay), J_sd=pair(net.J_sd),
+        delay_sd=pair(net.delay_sd), synapses=net.synapses, connectivity=net.connectivity,
+        delay_distribution=net.delay_distribution,
+    )
 
 
 def _width(mean: float) -> int:

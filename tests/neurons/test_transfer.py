@@ -171,6 +171,7 @@ def test_matches_direct_fokker_planck_solution(which):
             assert abs(h[k, j] / ref - 1) < 1e-6, (point, f, h[k, j], ref)
 
 
+@pytest.mark.slow  # (56 s of compiles) the microcircuit spectra repeat the check vs NNMT in the main run
 def test_nnmt_published_behaviour():
     """NNMT 1.3's formula (no reset phase) is reproduced with refractory_phase=False; with
     tau_ref = 0 it is the exact response; with tau_ref > 0 NNMT misses d nu/d mu at low f."""
