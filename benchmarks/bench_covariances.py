@@ -79,12 +79,96 @@ def references() -> None:
     print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)")
 
 
+def pairwise_timing(n_e: int) -> dict:
+    """mfjax's pairwise_covariances against NNMT's CVs + effective connectivity + covariances
+    on the same working point of an (n_e + n_e/4)-neuron realisation."""
+    import jax.numpy as jnp
+    from mfjax import populations as pop
+
+    neurons = pairwise_network(n_e, 80.0, seed=5)
+    sol = pop.solve_rates(neurons)
+    task = pairwise_task(neurons)
+    t0 = time.perf_counter()
+    res = run_worker(peer_python("nnmt", [["nnmt==1.3.0"]]), "nnmt_worker.py", {"pw": task})["pw"]
+    nnmt_s = time.perf_counter() - t0  # includes the worker's start (~1 s)
+    run = lambda: pop.pairwise_covariances(neurons, sol).covariance.block_until_ready()  # noqa: E731
+    t0 = time.perf_counter()
+    run()
+    first = time.perf_counter() - t0
+    mf, _ = best_time(run, 3)
+    ours = np.asarray(pop.pairwise_covariances(neurons, sol).covariance)
+    C = np.asarray(res["covariance"])
+    return {"neurons": int(neurons.num_populations), "nnmt_s (worker wall, incl. start)": nnmt_s,
+            "mfjax_first_call_s": first, "mfjax_s": mf, "ratio": nnmt_s / mf,
+            "covariance_max_diff_rel_to_max": float(np.max(np.abs(ours - C)) / np.max(np.abs(C)))}
+
+
+def simulation_study(cases, window: float, duration: float) -> list:
+    """compare_covariances on each (label, brunel_a kwargs): theory (renewal and Poisson
+    autocovariances) beside the simulated count covariances."""
+    jax = _jax()
+    from mfjax import populations as pop
+    from mfjax import spiking
+
+    rows = []
+    for label, kw in cases:
+        net = pop.brunel_a(**kw)
+        t0 = time.perf_counter()
+        c = spiking.compare_covariances(net, window=window, duration=duration + 200.0, key=jax.random.key(1))
+        wall = time.perf_counter() - t0
+        poisson = pop.covariances(net, window=window)
+        th = c.theory
+        iu = np.triu_indices(2)
+        z = (c.population - np.asarray(th.population)) / c.standard_error
+        row = {
+            "case": label, "brunel_a": kw, "N": float(np.sum(np.asarray(net.N))), "K_E": float(np.asarray(net.K)[0, 0]),
+            "window_ms": window, "windows": c.windows, "simulated_ms": duration, "wall_s": wall,
+            "stable": bool(pop.stability(net).stable),
+            "rates_theory_hz": np.asarray(th.rates).tolist(), "rates_sim_hz": np.asarray(c.simulation.rates).tolist(),
+            "fano_sim": np.asarray(c.simulation.fano).tolist(), "cv_sim": np.asarray(c.simulation.cv).tolist(),
+            "pairs (EE, EI, II)": ["EE", "EI", "II"],
+            "population_cov_theory_hz": np.asarray(th.population)[iu].tolist(),
+            "population_cov_theory_poisson_hz": np.asarray(poisson.population)[iu].tolist(),
+            "population_cov_sim_hz": c.population[iu].tolist(),
+            "population_cov_se_hz": c.standard_error[iu].tolist(),
+            "z (sim - theory)/se": z[iu].tolist(),
+            "correlation_theory": np.asarray(th.correlation)[iu].tolist(),
+            "correlation_sim": c.correlation[iu].tolist(),
+        }
+        print(label, "z", np.round(z[iu], 2), "corr theory", np.round(row["correlation_theory"], 5),
+              "sim", np.round(row["correlation_sim"], 5), f"{wall:.0f} s", flush=True)
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--references", action="store_true", help="write tests/data/nnmt_pairwise.json and stop")
+    ap.add_argument("--sim-ms", type=float, default=20000.0, help="simulated time per network (ms)")
+    ap.add_argument("--window", type=float, default=100.0, help="counting window (ms)")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "covariances.json")
     args = ap.parse_args()
     if args.references:
         return references()
+    _jax()
+    # Brunel's model A at (g, eta) = (8, 2), K_E = 800: the working point is the same for every N
+    # (it depends on K only), the correlations fall as 1/N (Helias et al. 2014)
+    fixed_k = [(f"K_E=800, N_E={n}", dict(g=8.0, eta=2.0, N_E=n, epsilon=800.0 / n)) for n in (4000, 8000, 16000, 32000)]
+    # epsilon = 0.1, K grows with N (the state moves with K as well)
+    fixed_eps = [(f"epsilon=0.1, K_E={n // 10}", dict(g=8.0, eta=2.0, N_E=n)) for n in (4000, 16000)]
+    out = {
+        "machine": machine(),
+        "work": "Brunel (2000) model A at (g, eta) = (8, 2): spike-count covariances of the population-averaged "
+        f"counts in {args.window:.0f}-ms windows, mean field (mfjax.populations.covariances, renewal "
+        "autocovariances CV^2 nu) vs mfjax.spiking.simulate of the same network "
+        f"({args.sim_ms / 1000:.0f} s each, mfjax.spiking.compare_covariances); pairwise: "
+        "mfjax.populations.pairwise_covariances vs NNMT 1.3 on a 1000-neuron realisation",
+        "fixed_K_vary_N": simulation_study(fixed_k, args.window, args.sim_ms),
+        "fixed_epsilon_vary_K": simulation_study(fixed_eps, args.window, args.sim_ms),
+        "pairwise_vs_nnmt": pairwise_timing(800),
+    }
+    write_json(args.out, out)
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

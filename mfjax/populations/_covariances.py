@@ -55,11 +55,11 @@ class Covariances(eqx.Module):
         population: ``Cov(n_a, n_b; T) / T`` of the population-averaged spike counts (Hz),
             shape ``window.shape + (P, P)``; ``C(0)`` of :func:`cross_spectra` for long windows.
         pairwise: mean covariance density of the counts of two different neurons, one in ``a``
-            and one in ``b`` (Hz): ``(population_aa - nu_a/N_a) / (1 - 1/N_a)`` on the
-            diagonal (the Poisson count variance ``nu_a T`` of the neuron itself removed),
-            ``population_ab`` off it.
+            and one in ``b`` (Hz): ``(population_aa - a_a/N_a) / (1 - 1/N_a)`` on the
+            diagonal (the count variance ``a_a T`` of the neuron itself removed: ``a = nu``
+            for Poisson autocovariances, ``CV^2 nu`` for renewal ones), ``population_ab`` off it.
         correlation: mean count correlation coefficient of such pairs,
-            ``pairwise / sqrt(nu_a nu_b)`` (Poisson count variances, as in the theory).
+            ``pairwise / sqrt(a_a a_b)``.
         rates: the working point (Hz), shape (P,).
         window: the counting window ``T`` (ms); ``inf`` for the long-window limit.
     """
@@ -134,8 +134,12 @@ def _excess_spectra(W, source):
     return PS + jnp.conj(jnp.swapaxes(PS, -1, -2)) + jnp.einsum("...ac,...bc->...ab", PS, jnp.conj(P))
 
 
-def covariances(net: Network, rates=None, *, window=None, resolution: float = 0.25, transfer: LowPassFit | None = None,
-                refractory_phase: bool = True, variance_response: bool = True) -> Covariances:
+AUTOCOVARIANCES = ("poisson", "renewal")
+
+
+def covariances(net: Network, rates=None, *, window=None, autocovariance: str = "poisson", resolution: float = 0.25,
+                transfer: LowPassFit | None = None, refractory_phase: bool = True,
+                variance_response: bool = True) -> Covariances:
     """Spike-count covariances of the population-averaged counts, the mean pairwise covariance
     and the mean count correlation coefficient (module docstring, :class:`Covariances`).
 
@@ -144,6 +148,13 @@ def covariances(net: Network, rates=None, *, window=None, resolution: float = 0.
             :func:`mfjax.populations.effective_connectivity`.
         window: counting window ``T`` (ms), any shape, each > 0; ``None`` (default) for the
             long-window limit ``C(f = 0)`` (Tetzlaff et al. 2012; Helias et al. 2013).
+        autocovariance: the spike-train spectrum of a single neuron that drives the network's
+            fluctuations: ``"poisson"`` (``nu``, Bos et al. 2016, Grytskyy et al. 2013, NNMT) or
+            ``"renewal"``: its zero-frequency value ``CV^2 nu`` (:func:`mfjax.lif_cv` at the
+            working point; the long-window Fano factor of a renewal train is ``CV^2``, as in
+            Layer et al. 2023), the one to use for windows of several inter-spike intervals
+            when neurons fire regularly.  The pairwise covariances and correlations then
+            remove and normalise by ``CV^2 nu`` instead of ``nu``.
         resolution: frequency spacing (Hz) below 256 Hz of the grid on which the spectra are
             integrated for finite windows (above, the spacing grows as ``f/256`` up to 100 kHz;
             about 5000 frequencies).  It must resolve the spectral peaks (their width is the
@@ -166,11 +177,18 @@ def covariances(net: Network, rates=None, *, window=None, resolution: float = 0.
         >>> cov.correlation[..., 0, 0]  # mean E-E count correlation in 10, 100, 1000 ms
     """
     theory = Theory(bool(refractory_phase), bool(variance_response))
+    if autocovariance not in AUTOCOVARIANCES:
+        raise ValueError(f"autocovariance must be one of {AUTOCOVARIANCES}, got {autocovariance!r}")
+    if autocovariance == "renewal" and transfer is not None:
+        raise ValueError("autocovariance='renewal' needs the LIF working point (its CV), not a LowPassFit transfer")
     if window is not None:
         window = as_checked_array("window", window, positive=True)
         resolution = float(as_checked_array("resolution", resolution, positive=True))
     wp, f0, conds = _prepare(net, jnp.zeros(()), rates, transfer)
-    source = wp.rates / net.N
+    auto = wp.rates
+    if autocovariance == "renewal":
+        auto = _lif_cv(net.neuron, wp.mu, wp.sigma, SYNAPSE_MODELS[net.synapses]) ** 2 * wp.rates
+    source = auto / net.N
     if window is None:
         c = jnp.diag(source) + jnp.real(_excess_spectra(_coupling(net, wp, f0, transfer, theory), source))
         window = jnp.asarray(jnp.inf, net.K.dtype)
@@ -193,7 +211,7 @@ def covariances(net: Network, rates=None, *, window=None, resolution: float = 0.
     within = jnp.where(jnp.eye(len(n), dtype=bool), jnp.where(n > 1, 1 - 1 / n, 1.0)[:, None], 1.0)
     nd = window.ndim
     pair = (c - _lead(jnp.diag(source), nd)) / _lead(within, nd)
-    scale = _lead(jnp.sqrt(wp.rates[:, None] * wp.rates[None, :]), nd)
+    scale = _lead(jnp.sqrt(auto[:, None] * auto[None, :]), nd)
     corr = jnp.where(scale > 0, pair / jnp.where(scale > 0, scale, 1.0), 0.0)
     return conds.enforce(Covariances(population=c, pairwise=pair, correlation=corr, rates=wp.rates, window=window))
 

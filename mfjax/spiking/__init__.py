@@ -8,7 +8,8 @@ CV, population-rate spectra).
 """
 
 from ..populations import Conductance
-from ._compare import Comparison, SpectrumComparison, binned_spectra, compare, compare_spectra
+from ._compare import (Comparison, CovarianceComparison, SpectrumComparison, binned_spectra, compare, compare_covariances,
+                       compare_spectra)
 from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights, neuron_network
 from ._presets import brunel_a, coba
 from ._chunks import run_chunks
@@ -34,6 +35,8 @@ __all__ = [
     "compare_spectra",
     "SpectrumComparison",
     "binned_spectra",
+    "compare_covariances",
+    "CovarianceComparison",
     "isi_cv",
     "fano_factor",
     "count_correlation",

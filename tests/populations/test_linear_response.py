@@ -217,6 +217,13 @@ def test_covariances_single_population_closed_form():
     np.testing.assert_allclose(float(cov.pairwise[0, 0]), (nu / 2000 / (1 - w) ** 2 - nu / 2000) / (1 - 1 / 2000), rtol=1e-10)
     # inhibitory feedback suppresses the population fluctuations: negative pairwise covariance
     assert float(cov.correlation[0, 0]) < 0
+    # renewal autocovariances: the source is CV^2 nu (CV from the Brunel 2000 integral, lif_cv)
+    cv = float(mfjax.lif_cv(neuron, sol.mu[0], sol.sigma[0]))
+    ren = pop.covariances(net, sol, autocovariance="renewal")
+    np.testing.assert_allclose(float(ren.population[0, 0]), cv**2 * nu / 2000.0 / (1 - w) ** 2, rtol=1e-10)
+    np.testing.assert_allclose(float(ren.correlation[0, 0]), float(cov.correlation[0, 0]), rtol=1e-10)
+    with pytest.raises(ValueError, match="autocovariance"):
+        pop.covariances(net, sol, autocovariance="gamma")
 
 
 def test_bad_input_is_named():
