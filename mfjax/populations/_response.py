@@ -47,6 +47,7 @@ Units: time ms, frequency Hz, rates Hz, voltage mV.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -55,6 +56,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._batching import flat_under_vmap
 from .._checks import Conditions, as_checked_array, as_int, is_concrete
 from ..neurons._transfer import LowPassFit, _check_transfer_call, _responses
 from ._delays import characteristic, delay_conditions
@@ -145,6 +147,14 @@ class Theory(NamedTuple):
     variance: bool = True  # the rates modulate the input variance too (False: Bos 2016, NNMT)
     shared: bool = False  # every population has the same neuron and input (Brunel's model A):
     #                       one transfer function serves all (half the work for model A)
+    flat: bool = False  # under vmap, evaluate the transfer function as one broadcast batch
+    #                     (mfjax._batching: 4-7x faster; forward only, for sweeps without gradients)
+
+
+@functools.lru_cache(maxsize=8)
+def _flat_responses(correction: str, refractory_phase: bool):
+    """:func:`_responses` with the flat vmap rule of :func:`mfjax._batching.flat_under_vmap`."""
+    return flat_under_vmap(functools.partial(_responses, correction=correction, refractory_phase=refractory_phase))
 
 
 def _transfer(net: Network, wp: WorkingPoint, f, transfer, theory: Theory):
@@ -157,7 +167,11 @@ def _transfer(net: Network, wp: WorkingPoint, f, transfer, theory: Theory):
     if theory.shared:
         neuron = jax.tree_util.tree_map(lambda v: jnp.reshape(v, (-1,))[:1], neuron)
         mu, sigma = mu[:1], sigma[:1]
-    h, h_var, lam_tau_s = _responses(neuron, mu, sigma, f[..., None], SYNAPSE_MODELS[net.synapses], theory.refractory_phase)
+    correction = SYNAPSE_MODELS[net.synapses]
+    if theory.flat:
+        h, h_var, lam_tau_s = _flat_responses(correction, theory.refractory_phase)(neuron, mu, sigma, f[..., None])
+    else:
+        h, h_var, lam_tau_s = _responses(neuron, mu, sigma, f[..., None], correction, theory.refractory_phase)
     if theory.shared:
         shape = f.shape + (net.num_populations,)
         h, h_var, lam_tau_s = (jnp.broadcast_to(x, shape) for x in (h, h_var, lam_tau_s))

@@ -60,8 +60,9 @@ def _phase_point(g, eta, *, frequencies, n_guesses, max_steps, fast_above):
     net = brunel_a(g, eta)
     sol = solve_rates(net, on_failure="return")
     wp = working_point(net, sol)
-    # E and I neurons of model A are identical and receive the same input: one transfer function
-    st = _stability(net, wp, frequencies, None, Theory(shared=True), n_guesses, max_steps, skip_stable=True)
+    # E and I neurons of model A are identical and receive the same input: one transfer function,
+    # evaluated for the whole chunk at once (no gradients flow through the diagram)
+    st = _stability(net, wp, frequencies, None, Theory(shared=True, flat=True), n_guesses, max_steps, skip_stable=True)
     fast = jnp.abs(st.frequency) >= fast_above
     phase = jnp.where(st.kind == 2, jnp.where(fast, 3, 2), jnp.where(st.kind == 3, 4, st.kind))
     return {

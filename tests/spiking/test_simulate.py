@@ -196,7 +196,7 @@ def test_bursts_are_never_dropped():
     np.testing.assert_array_equal(np.asarray(vectorized.state.v), np.asarray(res.state.v))
 
 
-@pytest.mark.parametrize("synapses", ["delta", "shift", "coba"])
+@pytest.mark.parametrize("synapses", ["delta", pytest.param("shift", marks=pytest.mark.slow), pytest.param("coba", marks=pytest.mark.slow)])
 def test_compiled_kernel_and_pure_jax_deliveries_give_identical_runs(synapses):
     # the CPU default delivers spikes and updates the spike statistics in compiled C++
     # (mfjax.spiking._kernel); the pure-JAX loop over spikes and the chunked gather/scatter (the
