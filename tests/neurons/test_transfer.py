@@ -332,3 +332,26 @@ def test_low_pass_fit():
         fit_low_pass(np.array([1.0]), h[:1])
     with pytest.raises(ValueError, match="h must"):
         fit_low_pass(f, h[:-1])
+
+
+def test_flat_batch_rule_equals_vmap():
+    # mfjax._batching.flat_under_vmap: the batch as a broadcast axis gives vmap's values, with
+    # batched and unbatched arguments mixed (the phase diagram, test_linear_response, runs it
+    # inside the secant loop)
+    from functools import partial
+
+    from mfjax._batching import flat_under_vmap
+    from mfjax.neurons._transfer import _responses
+
+    plain = partial(_responses, correction="shift", refractory_phase=True)
+    flat = flat_under_vmap(plain)
+    neuron = LIF(20.0, 2.0, 20.0, 10.0, tau_s=0.5)
+    mu, sigma = jnp.linspace(8.0, 22.0, 5), jnp.linspace(3.0, 6.0, 5)
+    f = jnp.array([[1.0], [80.0 + 5.0j], [900.0]])
+
+    def run(fn):
+        return jax.vmap(lambda m, s: fn(neuron, m[None], s, f))(mu, sigma)
+
+    for a, b in zip(run(plain), run(flat)):
+        assert a.shape == b.shape == (5, 3, 1)
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-12)
