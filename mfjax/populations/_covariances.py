@@ -37,8 +37,8 @@ import numpy as np
 
 from .._checks import as_checked_array
 from ..neurons._lif import _lif_cv
-from ._network import SYNAPSE_MODELS, Network
 from ..neurons._transfer import LowPassFit
+from ._network import SYNAPSE_MODELS, Network
 from ._response import Theory, _coupling, _lead, _prepare
 
 __all__ = ["Covariances", "covariances", "PairwiseCovariances", "pairwise_covariances"]
