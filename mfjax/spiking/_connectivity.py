@@ -34,7 +34,7 @@ import numpy as np
 __all__ = ["Connectivity", "build_connectivity", "neuron_network", "draw_delays_and_weights", "CONNECTIVITY_RULES"]
 
 from .._fingerprint import fingerprint, sampled
-from ..populations._network import CONNECTIVITY_RULES
+from ..populations._network import CONNECTIVITY_RULES, Network
 
 
 class Connectivity(eqx.Module):
@@ -116,8 +116,6 @@ def neuron_network(net, connectivity: Connectivity):
     ``J_sd``, delays, the neuron and its external drive those of the populations of ``i`` and
     ``j`` in ``net``.  Its mean field gives the rate of every neuron of this realisation, and
     :func:`mfjax.populations.pairwise_covariances` the covariance of every pair."""
-    from ..populations import Network
-
     if not isinstance(net, Network):
         raise TypeError(f"net must be an mfjax Network, got {type(net).__name__}")
     if not isinstance(connectivity, Connectivity):
