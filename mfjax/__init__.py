@@ -4,7 +4,7 @@ Units everywhere: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
 """
 
 from . import dmft, fit, ising, memory, neurons, populations, solvers, spiking, sweep
-from .neurons import LIF, lif_cv, lif_rate, lif_transfer, lif_variance_transfer, membrane_density
+from .neurons import LIF, lif_cv, lif_rate, lif_spike_spectrum, lif_transfer, lif_variance_transfer, membrane_density
 from .populations import Network, brunel_a, microcircuit, solve_rates
 
 __version__ = "0.1.0"
@@ -22,6 +22,7 @@ __all__ = [
     "LIF",
     "lif_rate",
     "lif_transfer",
+    "lif_spike_spectrum",
     "lif_variance_transfer",
     "lif_cv",
     "membrane_density",

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import Callable, NamedTuple
 
 import equinox as eqx
 import jax
@@ -88,6 +89,52 @@ def _rate(mu, sigma, tau_m, tau_ref, v_th, v_reset, delta):
     return 1000.0 * jnp.exp(_log_rate_times_tau(log_r, tau_ref / tau_m)) / tau_m
 
 
+class _Boundaries(NamedTuple):
+    """The Weber integrals at threshold (``_t``) and reset (``_r``) on a common scale ``e^c``
+    (``ct``, ``cr``: each point's share of it), the reset's phase factor ``e^{-s tau_ref/tau_m}``
+    and the denominator ``den(s)`` of the module docstring, held as ``over_den``: ``q -> q/den``
+    for any ``q`` on the scale ``e^c``."""
+
+    x_th: jax.Array
+    x_r: jax.Array
+    i1_t: jax.Array
+    i2_t: jax.Array
+    i1_r: jax.Array
+    i2_r: jax.Array
+    ct: jax.Array
+    cr: jax.Array
+    delay: jax.Array
+    over_den: Callable
+
+
+def _boundaries(mu, sigma, tau_m, ref_phase, v_th, v_reset, s, delta) -> _Boundaries:
+    """Threshold and reset raised by ``delta`` (mV), in one evaluation of the integrals (one
+    compiled copy, one pass)."""
+    x_th = _SQRT2 * (mu - v_th - delta) / sigma
+    x_r = _SQRT2 * (mu - v_reset - delta) / sigma
+    both = weber_integrals(jnp.stack([s, s]), jnp.stack([x_th, x_r]))
+    (c_t, i1_t, i2_t, e_t), (c_r, i1_r, i2_r, e_r) = zip(*((v[0], v[1]) for v in both))
+    ref = ref_phase / tau_m
+    delay = jnp.exp(-s * ref)
+    small = jnp.abs(s) < _SMALL
+    # everything on the scale e^c of the larger integrals
+    c = jnp.maximum(c_t, c_r)
+    ct = jnp.exp(c_t - c)
+    cr = jnp.exp(c_r - c)
+    s_big = jnp.where(small, 1.0, s)
+    den_j = (ct * (x_th * i1_t + i2_t) - delay * cr * (x_r * i1_r + i2_r)) / s_big
+    # the E form carries the constant term: put it all on the scale e^{max(c, 0)}
+    c0 = jnp.maximum(c, 0.0)
+    rescale = jnp.exp(c - c0)
+    den_e = ref * exprel(-s * ref) * jnp.exp(-jnp.where(small, c0, 0.0)) + rescale * (ct * e_t - delay * cr * e_r)
+    den_e = jnp.where(small, den_e, 1.0)  # unused there, and 0 for tau_ref = 0 at large |s|
+
+    def over_den(q):
+        return jnp.where(small, q * rescale / den_e, q / den_j)
+
+    return _Boundaries(x_th, x_r, i1_t, i2_t, i1_r, i2_r, ct, cr, delay, over_den)
+
+
 def _response(mu, sigma, tau_m, tau_ref, ref_phase, v_th, v_reset, s, delta):
     """White-noise ``(h, h_var)`` with threshold and reset raised by ``delta`` (mV), and their
     derivatives with respect to ``delta`` (for the first-order colored-noise expansion).
@@ -96,36 +143,14 @@ def _response(mu, sigma, tau_m, tau_ref, ref_phase, v_th, v_reset, s, delta):
     The derivatives need no further integrals: ``dI_{s+k}/dx = -I_{s+k+1}``,
     ``dE_s/dx = -I_{s+1}``, ``I_{s+3} = (s+1) I_{s+1} - x I_{s+2}``, ``dx/d delta = -sqrt2/sigma``.
     """
-    x_th = _SQRT2 * (mu - v_th - delta) / sigma
-    x_r = _SQRT2 * (mu - v_reset - delta) / sigma
     nu0, dnu0 = jax.jvp(lambda d: _rate(mu, sigma, tau_m, tau_ref, v_th, v_reset, d), (delta,), (jnp.ones_like(delta),))
-    # threshold and reset in one evaluation (one compiled copy, one pass)
-    both = weber_integrals(jnp.stack([s, s]), jnp.stack([x_th, x_r]))
-    (c_t, i1_t, i2_t, e_t), (c_r, i1_r, i2_r, e_r) = zip(*((v[0], v[1]) for v in both))
-    ref = ref_phase / tau_m
-    delay = jnp.exp(-s * ref)
-    small = jnp.abs(s) < _SMALL
-    # everything on the scale e^c of the larger integrals (ct, cr: each point's share of it)
-    c = jnp.maximum(c_t, c_r)
-    ct = jnp.exp(c_t - c)
-    cr = jnp.exp(c_r - c)
-    num1 = ct * i1_t - cr * i1_r
-    num2 = ct * i2_t - cr * i2_r
-    num3 = ct * ((s + 1) * i1_t - x_th * i2_t) - cr * ((s + 1) * i1_r - x_r * i2_r)
-    dden = ct * i1_t - delay * cr * i1_r  # d den/d delta, over sqrt2/sigma
-    s_big = jnp.where(small, 1.0, s)
-    den_j = (ct * (x_th * i1_t + i2_t) - delay * cr * (x_r * i1_r + i2_r)) / s_big
-    # the E form carries the constant term: put it all on the scale e^{max(c, 0)}
-    c0 = jnp.maximum(c, 0.0)
-    rescale = jnp.exp(c - c0)
-    den_e = ref * exprel(-s * ref) * jnp.exp(-jnp.where(small, c0, 0.0)) + rescale * (ct * e_t - delay * cr * e_r)
-
-    den_e = jnp.where(small, den_e, 1.0)  # unused there, and 0 for tau_ref = 0 at large |s|
-
-    def over_den(q):
-        return jnp.where(small, q * rescale / den_e, q / den_j)
-
-    r1, r2, r3, rd = (over_den(q) for q in (num1, num2, num3, dden))
+    b = _boundaries(mu, sigma, tau_m, ref_phase, v_th, v_reset, s, delta)
+    ct, cr = b.ct, b.cr
+    num1 = ct * b.i1_t - cr * b.i1_r
+    num2 = ct * b.i2_t - cr * b.i2_r
+    num3 = ct * ((s + 1) * b.i1_t - b.x_th * b.i2_t) - cr * ((s + 1) * b.i1_r - b.x_r * b.i2_r)
+    dden = ct * b.i1_t - b.delay * cr * b.i1_r  # d den/d delta, over sqrt2/sigma
+    r1, r2, r3, rd = (b.over_den(q) for q in (num1, num2, num3, dden))
     g = _SQRT2 / sigma
     h = nu0 * g * r1 / (1 + s)
     h_var = nu0 / (sigma * sigma) * r2 / (2 + s)
@@ -134,21 +159,32 @@ def _response(mu, sigma, tau_m, tau_ref, ref_phase, v_th, v_reset, s, delta):
     return h, h_var, dh, dh_var
 
 
-def _corrected(neuron, mu, sigma, frequency, correction, refractory_phase):
-    """(h, h_var, lambda tau_s) for a validated call."""
+def _broadcast_call(neuron, mu, sigma, frequency):
+    """``(mu, sigma, tau_m, tau_ref, v_th, v_reset, tau_s, lambda)`` broadcast together, real
+    fields in the common float type and ``lambda = 2 pi i f`` (1/ms) complex."""
     fields = [neuron.tau_m, neuron.tau_ref, neuron.v_th, neuron.v_reset, neuron.tau_s]
     real = jnp.result_type(float, mu, sigma, *fields)
     cplx = jnp.result_type(real, 1j)
     lam = 2j * math.pi * jnp.asarray(frequency, cplx) / 1000.0  # 1/ms
     shape = jnp.broadcast_shapes(jnp.shape(mu), jnp.shape(sigma), lam.shape, *(jnp.shape(v) for v in fields))
-    mu, sigma, tau_m, tau_ref, v_th, v_reset, tau_s = (
-        jnp.broadcast_to(jnp.asarray(v, real), shape) for v in [mu, sigma, *fields]
-    )
-    lam = jnp.broadcast_to(lam, shape)
+    values = (jnp.broadcast_to(jnp.asarray(v, real), shape) for v in [mu, sigma, *fields])
+    return (*values, jnp.broadcast_to(lam, shape))
+
+
+def _shift(sigma, tau_m, tau_s):
+    """``(delta / sigma, delta)``: the colored-noise shift of threshold and reset (mV) of the
+    ``"shift"`` correction (:func:`mfjax.lif_rate`)."""
+    kk = _safe_sqrt_ratio(tau_s, tau_m) * _SHIFT_FACTOR
+    return kk, sigma * kk
+
+
+def _corrected(neuron, mu, sigma, frequency, correction, refractory_phase):
+    """(h, h_var, lambda tau_s) for a validated call."""
+    mu, sigma, tau_m, tau_ref, v_th, v_reset, tau_s, lam = _broadcast_call(neuron, mu, sigma, frequency)
     s = lam * tau_m
     ref_phase = tau_ref if refractory_phase else jnp.zeros_like(tau_ref)
-    kk = _safe_sqrt_ratio(tau_s, tau_m) * _SHIFT_FACTOR  # delta / sigma
-    delta = sigma * kk if correction == "shift" else jnp.zeros_like(kk)
+    kk, delta = _shift(sigma, tau_m, tau_s)
+    delta = delta if correction == "shift" else jnp.zeros_like(kk)
     h, h_var, dh, dh_var = _response(mu, sigma, tau_m, tau_ref, ref_phase, v_th, v_reset, s, delta)
     if correction == "taylor":  # first order in sqrt(tau_s/tau_m)
         h, h_var = h + sigma * kk * dh, h_var + sigma * kk * dh_var

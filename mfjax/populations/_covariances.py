@@ -39,13 +39,13 @@ from .._checks import as_checked_array
 from ..neurons._lif import _lif_cv
 from ..neurons._transfer import LowPassFit
 from ._network import SYNAPSE_MODELS, Network
-from ._response import Theory, _coupling, _lead, _prepare
+from ._response import Theory, _check_autocovariance, _coupling, _lead, _prepare, _renewal_excess
 
 __all__ = ["Covariances", "covariances", "PairwiseCovariances", "pairwise_covariances"]
 
 # Frequency grid of the window integral (see _filon_grid): uniform to _UNIFORM_TO Hz, then
 # geometric (spacing f / _LOG_DENSITY) up to _F_MAX Hz
-_UNIFORM_TO, _LOG_DENSITY, _F_MAX = 256.0, 256.0, 1.0e5
+_UNIFORM_TO, _LOG_DENSITY, _F_MAX = 1024.0, 512.0, 1.0e5
 
 
 class Covariances(eqx.Module):
@@ -126,15 +126,22 @@ def _filon_weights(edges, omega):
 
 def _excess_spectra(W, source):
     """``C(f) - diag(source)`` without cancellation: with ``P = (I - W)^{-1} W``,
-    ``C = (I + P) S (I + P)^H``, so ``C - S = P S + S P^H + P S P^H``."""
+    ``C = (I + P) S (I + P)^H``, so ``C - S = P S + S P^H + P S P^H``; ``source`` of shape (P,)
+    or ``W.shape[:-1]``."""
     eye = jnp.broadcast_to(jnp.eye(W.shape[-1], dtype=W.dtype), W.shape)
     P = jnp.linalg.solve(eye - W, W)
-    s = source.astype(W.dtype)
-    PS = P * _lead(s, P.ndim - 1)
+    s = jnp.broadcast_to(source.astype(W.dtype), W.shape[:-1])
+    PS = P * s[..., None, :]
     return PS + jnp.conj(jnp.swapaxes(PS, -1, -2)) + jnp.einsum("...ac,...bc->...ab", PS, jnp.conj(P))
 
 
-AUTOCOVARIANCES = ("poisson", "renewal")
+def _beyond_poisson(net, wp, f, W, autocovariance):
+    """``(R, E)``: ``R = Re C(f) - diag(nu/N)`` (Hz), shape ``f.shape + (P, P)``, and the
+    single-neuron ``E = S(f) - nu`` (Hz), shape ``f.shape + (P,)``, each without cancellation."""
+    excess = _renewal_excess(net, wp, f, autocovariance)
+    source = (_lead(wp.rates, f.ndim) + excess) / _lead(net.N, f.ndim)
+    R = _excess_spectra(W, source) + _lead(jnp.eye(W.shape[-1], dtype=W.dtype), f.ndim) * (excess / _lead(net.N, f.ndim))[..., None, :]
+    return jnp.real(R), excess
 
 
 def covariances(net: Network, rates=None, *, window=None, autocovariance: str = "poisson", resolution: float = 0.25,
@@ -148,26 +155,28 @@ def covariances(net: Network, rates=None, *, window=None, autocovariance: str = 
             :func:`mfjax.populations.effective_connectivity`.
         window: counting window ``T`` (ms), any shape, each > 0; ``None`` (default) for the
             long-window limit ``C(f = 0)`` (Tetzlaff et al. 2012; Helias et al. 2013).
-        autocovariance: the spike-train spectrum of a single neuron that drives the network's
-            fluctuations: ``"poisson"`` (``nu``, Bos et al. 2016, Grytskyy et al. 2013, NNMT) or
-            ``"renewal"``: its zero-frequency value ``CV^2 nu`` (:func:`mfjax.lif_cv` at the
-            working point; the long-window Fano factor of a renewal train is ``CV^2``, as in
-            Layer et al. 2023), the one to use for windows of several inter-spike intervals
-            when neurons fire regularly.  The pairwise covariances and correlations then
-            remove and normalise by ``CV^2 nu`` instead of ``nu``.
-        resolution: frequency spacing (Hz) below 256 Hz of the grid on which the spectra are
-            integrated for finite windows (above, the spacing grows as ``f/256`` up to 100 kHz;
-            about 5000 frequencies).  It must resolve the spectral peaks (their width is the
-            decay rate of the dominant mode); the window itself is integrated exactly
-            (Filon's method), whatever ``T``.
+        autocovariance: the spike-train spectrum ``S(f)`` of a single neuron that drives the
+            network's fluctuations (:func:`mfjax.populations.cross_spectra`): ``"poisson"``
+            (``nu``, Bos et al. 2016, Grytskyy et al. 2013, NNMT) or ``"renewal"``, the LIF's
+            own renewal spectrum at the working point (:func:`mfjax.neurons.lif_spike_spectrum`;
+            ``CV^2 nu`` at ``f = 0``, as in Layer et al. 2023, ``nu`` at high ``f``), the one to
+            use when neurons fire regularly.  The pairwise covariances and correlations then
+            remove and normalise by the single neuron's own count variance in the window,
+            ``a(T) T`` (``a(inf) = CV^2 nu``, ``a(0) = nu``), instead of ``nu T``.
+        resolution: frequency spacing (Hz) below 1024 Hz of the grid on which the spectra are
+            integrated for finite windows (above, the spacing grows as ``f/512`` up to 100 kHz;
+            about 13000 frequencies).  It must resolve the spectral peaks (their width is the
+            decay rate of the dominant mode, or the ISI jitter of regular neurons); the window
+            itself is integrated exactly (Filon's method), whatever ``T``.
 
     With ``q(f) = (R(f) - R(0)) / f^2``, ``R = Re C - diag(nu/N)`` (``Cov`` in counts^2,
     ``f`` in Hz, ``T`` in s)::
 
         Cov(T) / T = diag(nu/N) + R(0) + (1 / (pi^2 T)) int_0^inf q(f) (1 - cos 2 pi f T) df
 
-    The part beyond 100 kHz is ``-R(0) / (pi^2 T F)`` plus at most ``max|R| / (pi^2 T F)``
-    (``F`` = 100 kHz: 1e-3 relative at ``T = 1`` ms when ``|R|`` is as large as ``nu/N``).
+    and the same for the single neuron's ``a(T)`` with ``S - nu`` in place of ``R``.  The part
+    beyond 100 kHz is ``-R(0) / (pi^2 T F)`` plus at most ``max|R| / (pi^2 T F)`` (``F`` = 100
+    kHz: 1e-3 relative at ``T = 1`` ms when ``|R|`` is as large as ``nu/N``).
 
     Returns:
         :class:`Covariances` with fields of shape ``window.shape + (P, P)``.
@@ -177,20 +186,15 @@ def covariances(net: Network, rates=None, *, window=None, autocovariance: str = 
         >>> cov.correlation[..., 0, 0]  # mean E-E count correlation in 10, 100, 1000 ms
     """
     theory = Theory(bool(refractory_phase), bool(variance_response))
-    if autocovariance not in AUTOCOVARIANCES:
-        raise ValueError(f"autocovariance must be one of {AUTOCOVARIANCES}, got {autocovariance!r}")
-    if autocovariance == "renewal" and transfer is not None:
-        raise ValueError("autocovariance='renewal' needs the LIF working point (its CV), not a LowPassFit transfer")
+    _check_autocovariance(autocovariance, transfer)
     if window is not None:
         window = as_checked_array("window", window, positive=True)
         resolution = float(as_checked_array("resolution", resolution, positive=True))
     wp, f0, conds = _prepare(net, jnp.zeros(()), rates, transfer)
-    auto = wp.rates
-    if autocovariance == "renewal":
-        auto = _lif_cv(net.neuron, wp.mu, wp.sigma, SYNAPSE_MODELS[net.synapses]) ** 2 * wp.rates
-    source = auto / net.N
+    base = wp.rates / net.N
     if window is None:
-        c = jnp.diag(source) + jnp.real(_excess_spectra(_coupling(net, wp, f0, transfer, theory), source))
+        R, E = _beyond_poisson(net, wp, f0, _coupling(net, wp, f0, transfer, theory), autocovariance)
+        c, auto = jnp.diag(base) + R, wp.rates + E
         window = jnp.asarray(jnp.inf, net.K.dtype)
     else:
         conds.require("window (ms)", window, positive=True)
@@ -200,18 +204,26 @@ def covariances(net: Network, rates=None, *, window=None, autocovariance: str = 
         nodes, simpson = _filon_weights(edges, jnp.zeros((), net.K.dtype))
         _, filon = _filon_weights(edges, 2.0 * math.pi * T)
         f = jnp.asarray(nodes, net.K.dtype)
-        R = jnp.real(_excess_spectra(_coupling(net, wp, f, transfer, theory), source))  # (M, P, P)
-        q = (R[1:] - R[:1]) / (f[1:] ** 2)[:, None, None]
-        q = jnp.concatenate([(4.0 * q[:1] - q[1:2]) / 3.0, q])  # q(0) from q(h), q(2h): q even in f
-        integral = jnp.einsum("...m,mab->...ab", _lead(simpson, T.ndim) - filon, q) - _lead(R[0], T.ndim) / _F_MAX
-        c = _lead(jnp.diag(source) + R[0], T.ndim) + integral / (math.pi**2 * T[..., None, None])
+        R, E = _beyond_poisson(net, wp, f, _coupling(net, wp, f, transfer, theory), autocovariance)  # (M, P, P), (M, P)
+        weights = _lead(simpson, T.ndim) - filon
+
+        def windowed(X):  # X(0) + (1/(pi^2 T)) int (X(f) - X(0))/f^2 (1 - cos 2 pi f T) df, per element
+            trailing = X.ndim - 1
+            q = (X[1:] - X[:1]) / jnp.reshape(f[1:] ** 2, (-1,) + (1,) * trailing)
+            q = jnp.concatenate([(4.0 * q[:1] - q[1:2]) / 3.0, q])  # q(0) from q(h), q(2h): q even in f
+            integral = jnp.tensordot(weights, q, axes=1) - _lead(X[0], T.ndim) / _F_MAX
+            return _lead(X[0], T.ndim) + integral / (math.pi**2 * jnp.reshape(T, T.shape + (1,) * trailing))
+
+        c = _lead(jnp.diag(base), T.ndim) + windowed(R)
+        auto = _lead(wp.rates, T.ndim) + windowed(E)
     c = 0.5 * (c + jnp.swapaxes(c, -1, -2))
     n = net.N
     # within a population only N_a - 1 of the N_a partners are other neurons
     within = jnp.where(jnp.eye(len(n), dtype=bool), jnp.where(n > 1, 1 - 1 / n, 1.0)[:, None], 1.0)
     nd = window.ndim
-    pair = (c - _lead(jnp.diag(source), nd)) / _lead(within, nd)
-    scale = _lead(jnp.sqrt(auto[:, None] * auto[None, :]), nd)
+    own = auto / _lead(n, nd)  # each neuron's own count variance, over N_a
+    pair = (c - own[..., None, :] * _lead(jnp.eye(len(n), dtype=c.dtype), nd)) / _lead(within, nd)
+    scale = jnp.sqrt(auto[..., :, None] * auto[..., None, :])
     corr = jnp.where(scale > 0, pair / jnp.where(scale > 0, scale, 1.0), 0.0)
     return conds.enforce(Covariances(population=c, pairwise=pair, correlation=corr, rates=wp.rates, window=window))
 

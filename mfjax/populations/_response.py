@@ -58,6 +58,7 @@ import numpy as np
 
 from .._batching import flat_under_vmap
 from .._checks import Conditions, as_checked_array, as_int, is_concrete
+from ..neurons._spectrum import _spike_spectrum_parts
 from ..neurons._transfer import LowPassFit, _check_transfer_call, _responses
 from ._delays import characteristic, delay_conditions
 from ._eigenmodes import SensitivityMeasure, after, all_mode_sensitivities, eigenvalue_trajectories, mode_sensitivity
@@ -284,27 +285,59 @@ def propagator(net: Network, frequency, rates=None, *, transfer: LowPassFit | No
 
 
 def _spectra_of(W, source):
-    """(cross-spectra (I - W)^{-1} diag(source) (I - W)^{-H}, propagator) from W."""
+    """(cross-spectra (I - W)^{-1} diag(source) (I - W)^{-H}, propagator) from W; ``source``
+    of shape (P,) or ``W.shape[:-1]``."""
     inv, prop = _propagate(W)
     source = source.astype(inv.dtype)
-    return jnp.einsum("...ac,c,...bc->...ab", inv, source, jnp.conj(inv)), prop
+    return jnp.einsum("...ac,...c,...bc->...ab", inv, source, jnp.conj(inv)), prop
 
 
-def _cross_spectra(net, wp, f, transfer, theory):
-    return _spectra_of(_coupling(net, wp, f, transfer, theory), wp.rates / net.N)[0]
+AUTOCOVARIANCES = ("poisson", "renewal")
 
 
-def cross_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True):
-    """Cross-spectral densities ``C(f) = (I - W)^{-1} diag(nu/N) (I - W)^{-H}`` of the
+def _check_autocovariance(autocovariance, transfer):
+    if autocovariance not in AUTOCOVARIANCES:
+        raise ValueError(f"autocovariance must be one of {AUTOCOVARIANCES}, got {autocovariance!r}")
+    if autocovariance == "renewal" and transfer is not None:
+        raise ValueError("autocovariance='renewal' needs the LIF working point (its spike-train spectrum), not a LowPassFit transfer")
+
+
+def _renewal_excess(net: Network, wp: WorkingPoint, f, autocovariance: str):
+    """``S_a(f) - nu_a`` (Hz), shape ``f.shape + (P,)``: how far each population's single-neuron
+    spike-train spectrum departs from Poisson (:func:`mfjax.neurons.lif_spike_spectrum` for
+    ``"renewal"``, zero for ``"poisson"``); no checks."""
+    if autocovariance == "poisson":
+        return jnp.zeros(f.shape + wp.rates.shape, wp.rates.dtype)
+    return _spike_spectrum_parts(net.neuron, wp.mu, wp.sigma, jnp.real(f)[..., None], SYNAPSE_MODELS[net.synapses])[0]
+
+
+def _cross_spectra(net, wp, f, transfer, theory, autocovariance="poisson"):
+    source = (_lead(wp.rates, f.ndim) + _renewal_excess(net, wp, f, autocovariance)) / _lead(net.N, f.ndim)
+    return _spectra_of(_coupling(net, wp, f, transfer, theory), source)[0]
+
+
+def cross_spectra(net: Network, frequency, rates=None, *, autocovariance: str = "poisson", transfer: LowPassFit | None = None,
+                  refractory_phase: bool = True, variance_response: bool = True):
+    """Cross-spectral densities ``C(f) = (I - W)^{-1} diag(S(f)/N) (I - W)^{-H}`` of the
     population-averaged rates (Hz, two-sided; module docstring), shape
     ``frequency.shape + (P, P)``, Hermitian; ``C_ab(-f) = conj(C_ab(f))`` for real ``f``.
-    Arguments as :func:`effective_connectivity` (real frequencies)."""
+
+    ``autocovariance``: the single-neuron spike-train spectrum ``S_a(f)`` that drives the
+    fluctuations: ``"poisson"`` (``nu_a``; Bos et al. 2016, NNMT) or ``"renewal"`` (the LIF's own,
+    :func:`mfjax.neurons.lif_spike_spectrum` at the working point: ``CV^2 nu`` at low
+    frequencies, peaks at the rate for regular neurons; the renewal-source linear response of
+    Lindner, Doiron & Longtin 2005, Phys. Rev. E 72:061919, and Trousdale et al. 2012, PLoS
+    Comput. Biol. 8:e1002408).  Other arguments as :func:`effective_connectivity` (real
+    frequencies)."""
+    _check_autocovariance(autocovariance, transfer)
     wp, f, conds = _prepare(net, frequency, rates, transfer)
     conds.where("frequency: spectra need real frequencies", jnp.imag(f) != 0)
-    return conds.enforce(_cross_spectra(net, wp, f, transfer, Theory(bool(refractory_phase), bool(variance_response))))
+    theory = Theory(bool(refractory_phase), bool(variance_response))
+    return conds.enforce(_cross_spectra(net, wp, f, transfer, theory, autocovariance))
 
 
-def power_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit | None = None, refractory_phase: bool = True, variance_response: bool = True):
+def power_spectra(net: Network, frequency, rates=None, *, autocovariance: str = "poisson", transfer: LowPassFit | None = None,
+                  refractory_phase: bool = True, variance_response: bool = True):
     """Power spectra of the population-averaged rates (Bos et al. 2016, eq. 18; NNMT's
     ``power_spectra``): the diagonal of :func:`cross_spectra`, real, shape
     ``frequency.shape + (P,)``, in Hz (Hz^2 per Hz).  At high frequencies each tends to
@@ -313,7 +346,8 @@ def power_spectra(net: Network, frequency, rates=None, *, transfer: LowPassFit |
     Example:
         >>> S = power_spectra(microcircuit("bos2016"), jnp.arange(1.0, 401.0))  # (400, 8) Hz
     """
-    c = cross_spectra(net, frequency, rates, transfer=transfer, refractory_phase=refractory_phase, variance_response=variance_response)
+    c = cross_spectra(net, frequency, rates, autocovariance=autocovariance, transfer=transfer,
+                      refractory_phase=refractory_phase, variance_response=variance_response)
     return jnp.real(jnp.diagonal(c, axis1=-2, axis2=-1))
 
 

@@ -174,3 +174,43 @@ def test_neuron_network_of_a_fixed_indegree_graph_has_the_population_rates():
     np.testing.assert_allclose(rates, np.repeat(np.asarray(pop.solve_rates(base).rates), [48, 12]), rtol=1e-10)
     with pytest.raises(ValueError, match="neuron-level"):
         pop.pairwise_covariances(base)
+
+
+def test_renewal_windowed_covariances_of_one_population_match_a_fine_sum():
+    # one inhibitory LIF population with a delay, renewal sources: C(f) = (S(f)/N) / |1 - w(f)|^2
+    # with the LIF spike-train spectrum S (mpmath-checked in tests/neurons) and w from the transfer
+    # functions; Cov(T)/T = (2/T) int_0^inf C(f) [sin(pi f T)/(pi f)]^2 df as a midpoint sum, and
+    # the single neuron's a(T) from S alike (Cox & Lewis: the count variance of a renewal train)
+    neuron = mfjax.LIF(20.0, 2.0, 20.0, 10.0)
+    n, K, J, d = 2000.0, 400.0, -0.2, 1.5
+    net = pop.Network(neuron, K=[[K]], J=[[J]], K_ext=1000.0, J_ext=0.1, nu_ext=25.0, N=[n], delay=d)
+    sol = pop.solve_rates(net)
+    mu, sigma, nu = float(sol.mu[0]), float(sol.sigma[0]), float(sol.rates[0])
+    windows = np.array([5.0, 50.0, 500.0])
+    cov = pop.covariances(net, sol, window=windows, autocovariance="renewal", variance_response=False)
+    df, edges = 0.01, np.geomspace(2000.0, 1e6, 31000)  # 0.01 Hz, then steps of f/5000 to 1 MHz
+    f = np.concatenate([np.arange(df / 2, 2000.0, df), 0.5 * (edges[1:] + edges[:-1])])
+    w = np.concatenate([np.full(int(round(2000 / df)), df), np.diff(edges)])
+    fj = jnp.asarray(f)
+    S = np.asarray(mfjax.lif_spike_spectrum(neuron, mu, sigma, fj))
+    h = np.asarray(mfjax.lif_transfer(neuron, mu, sigma, fj))
+    coupling = 0.02 * K * J * h * np.exp(-2j * np.pi * f * d * 1e-3)
+    C = S / n / np.abs(1 - coupling) ** 2
+    for T_ms, c, pair, corr in zip(windows, np.asarray(cov.population), np.asarray(cov.pairwise), np.asarray(cov.correlation)):
+        T = T_ms * 1e-3
+        k = (np.sin(np.pi * f * T) / (np.pi * f)) ** 2
+        ref = nu / n + 2 * np.sum(w * k * (C - nu / n)) / T
+        own = nu + 2 * np.sum(w * k * (S - nu)) / T
+        np.testing.assert_allclose(c[0, 0], ref, rtol=3e-5)
+        np.testing.assert_allclose(pair[0, 0], (ref - own / n) / (1 - 1 / n), rtol=2e-3)
+        np.testing.assert_allclose(corr[0, 0], pair[0, 0] / own, rtol=1e-5)
+    # long windows: a(T) -> CV^2 nu, and the spectra -> the renewal ones
+    long = pop.covariances(net, sol, autocovariance="renewal", variance_response=False)
+    cv = float(mfjax.lif_cv(neuron, mu, sigma))
+    np.testing.assert_allclose(float(long.population[0, 0]), cv**2 * nu / n / abs(1 - 0.02 * K * J * float(np.real(h[0]))) ** 2,
+                               rtol=1e-4)  # h at f = 0.005 Hz
+    spectra = np.asarray(pop.power_spectra(net, jnp.asarray(f[::20000]), sol, autocovariance="renewal", variance_response=False))
+    np.testing.assert_allclose(spectra[:, 0], C[::20000], rtol=1e-10)
+    with pytest.raises(ValueError, match="LowPassFit"):
+        pop.power_spectra(net, jnp.asarray([1.0]), sol, autocovariance="renewal",
+                          transfer=LowPassFit(h0=jnp.ones(1), tau=jnp.ones(1), rms_error=jnp.zeros(1)))
