@@ -75,9 +75,11 @@ def compare(network: Network, duration: float = 1000.0, *, key=None, transient: 
     )
 
 
-def binned_spectra(net: Network, frequency, bin_size: float, rates=None, *, aliases: int = 8):
+def binned_spectra(net: Network, frequency, bin_size: float, rates=None, *, aliases: int = 8,
+                   autocovariance: str = "poisson"):
     """The theory's spectrum as the simulator measures it: one-sided power spectral density
-    (Hz^2/Hz) of the population rate counted in bins of ``bin_size`` ms, shape (F, P).
+    (Hz^2/Hz) of the population rate counted in bins of ``bin_size`` ms, shape (F, P);
+    ``autocovariance`` as :func:`mfjax.populations.cross_spectra`.
 
     Counting in bins multiplies the two-sided spectrum ``S`` (:func:`mfjax.populations.power_spectra`)
     by ``sinc^2(pi f b)`` and folds the frequencies above the Nyquist frequency ``f_s/2``
@@ -90,7 +92,7 @@ def binned_spectra(net: Network, frequency, bin_size: float, rates=None, *, alia
     shifted = jnp.abs(f[:, None] + k[None, :] * fs)  # S(-f) = S(f)
     weight = jnp.sinc(shifted * bin_size * 1e-3) ** 2  # jnp.sinc(x) = sin(pi x)/(pi x)
     nu = working_point(net, rates).rates  # solved (and checked) once, for both terms
-    S = power_spectra(net, shifted, nu)  # (F, 2K+1, P)
+    S = power_spectra(net, shifted, nu, autocovariance=autocovariance)  # (F, 2K+1, P)
     white = nu / net.N
     tail = (1.0 - jnp.sum(weight, axis=1))[:, None] * white[None, :]
     return 2.0 * (jnp.sum(S * weight[..., None], axis=1) + tail)
@@ -134,11 +136,16 @@ class SpectrumComparison(eqx.Module):
 
 
 def compare_spectra(network: Network, duration: float = 10000.0, *, key=None, transient: float = 200.0,
-                    bin_size: float = 1.0, segment: float = 256.0, f_min: float = 10.0, **kwargs) -> SpectrumComparison:
+                    bin_size: float = 1.0, segment: float = 256.0, f_min: float = 10.0, autocovariance: str = "renewal",
+                    **kwargs) -> SpectrumComparison:
     """Simulate ``network`` and put the linear-response prediction of its population-rate
     spectra beside the measured ones (Bos et al. 2016 eq. 18, binned as the simulator bins,
     :func:`binned_spectra`), with the stability of the working point
     (:func:`mfjax.populations.stability`) for the states past an instability.
+
+    ``autocovariance`` defaults to ``"renewal"``: the theory is driven by the LIF's own spike-train
+    spectrum (:func:`mfjax.neurons.lif_spike_spectrum`); ``"poisson"`` is Bos et al.'s form, whose
+    low-frequency power is too large by about ``1/CV^2`` for neurons firing regularly.
 
     ``kwargs`` go to :func:`mfjax.spiking.simulate`.  The spectrum's resolution is
     ``1000/segment`` Hz; its relative standard error ``1/sqrt(segments)``.
@@ -151,7 +158,7 @@ def compare_spectra(network: Network, duration: float = 10000.0, *, key=None, tr
     freqs = np.asarray(sim.frequencies)
     keep = freqs > 0
     f = freqs[keep]
-    predicted = np.asarray(binned_spectra(network, jnp.asarray(f), bin_size, theory))
+    predicted = np.asarray(binned_spectra(network, jnp.asarray(f), bin_size, theory, autocovariance=autocovariance))
     measured = np.asarray(sim.spectrum).T[keep]
     n_bins = np.asarray(sim.population_rate).shape[0]
     seg_bins = int(round(segment / bin_size))
