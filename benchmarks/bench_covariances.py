@@ -160,7 +160,8 @@ def main() -> None:
         "machine": machine(),
         "work": "Brunel (2000) model A at (g, eta) = (8, 2): spike-count covariances of the population-averaged "
         f"counts in {args.window:.0f}-ms windows, mean field (mfjax.populations.covariances, renewal "
-        "autocovariances CV^2 nu) vs mfjax.spiking.simulate of the same network "
+        "autocovariances: the LIF renewal spike-train spectrum, mfjax.neurons.lif_spike_spectrum) vs "
+        "mfjax.spiking.simulate of the same network "
         f"({args.sim_ms / 1000:.0f} s each, mfjax.spiking.compare_covariances); pairwise: "
         "mfjax.populations.pairwise_covariances vs NNMT 1.3 on a 1000-neuron realisation",
         "fixed_K_vary_N": simulation_study(fixed_k, args.window, args.sim_ms),
