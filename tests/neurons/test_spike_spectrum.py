@@ -18,6 +18,8 @@ import pytest
 
 import mfjax
 from mfjax import LIF, lif_spike_spectrum
+from mpmath_lif import psi as _psi
+from mpmath_lif import siegert as _siegert
 
 # (tau_m, tau_ref, v_th, v_reset, mu, sigma): fluctuation-driven, regular (CV 0.3), no
 # refractory period and far below threshold (Poisson), strongly mean-driven (CV 0.18)
@@ -28,15 +30,6 @@ POINTS = [
     (20.0, 5.0, 20.0, 10.0, 25.0, 2.0),
 ]
 FREQS = [0.01, 1.0, 10.0, 35.0, 80.0, 300.0, 1000.0]
-
-
-def _psi(order, x):
-    return mp.exp(x * x / 4) * mp.pcfu(-order - mp.mpf(1) / 2, x)
-
-
-def _siegert(tm, tr, vth, vr, mu, sg):
-    integrand = lambda u: mp.exp(u * u) * mp.erfc(-u)  # noqa: E731
-    return 1 / (tr + tm * mp.sqrt(mp.pi) * mp.quad(integrand, [(vr - mu) / sg, (vth - mu) / sg]))
 
 
 def _renewal_spectrum(point, f):

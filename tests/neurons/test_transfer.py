@@ -23,6 +23,7 @@ from scipy.integrate import solve_ivp
 import mfjax
 from mfjax import LIF, lif_rate, lif_transfer, lif_variance_transfer
 from mfjax.neurons._weber import weber_integrals
+from mpmath_lif import responses
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nnmt_transfer.json"
 
@@ -39,25 +40,9 @@ POINTS = [
 FREQS = [0.01, 1.0, 10.0, 80.0, 300.0, 1000.0, 10000.0, 50 - 20j, 50 + 20j, 7 - 3j]
 
 
-def _psi(order, x):
-    """e^{x^2/4} D_order(x) = e^{x^2/4} U(-order - 1/2, x) (DLMF 12.1)."""
-    return mp.exp(x * x / 4) * mp.pcfu(-order - mp.mpf(1) / 2, x)
-
-
-def _siegert(tm, tr, vth, vr, mu, sg):
-    integrand = lambda u: mp.exp(u * u) * mp.erfc(-u)  # noqa: E731
-    return 1 / (tr + tm * mp.sqrt(mp.pi) * mp.quad(integrand, [(vr - mu) / sg, (vth - mu) / sg]))
-
-
 def _closed_form(point, f):
     """(h, h_var) from Lindner & Schimansky-Geier's formulas, e^{lambda t} convention."""
-    tm, tr, vth, vr, mu, sg = map(mp.mpf, point)
-    s = 2j * mp.pi * mp.mpc(f) * tm / 1000
-    nu = 1000 * _siegert(tm, tr, vth, vr, mu, sg)
-    xt, xr = mp.sqrt(2) * (mu - vth) / sg, mp.sqrt(2) * (mu - vr) / sg
-    den = _psi(-s, xt) - mp.exp(-s * tr / tm) * _psi(-s, xr)
-    h = nu * mp.sqrt(2) / sg * s / (1 + s) * (_psi(-1 - s, xt) - _psi(-1 - s, xr)) / den
-    h_var = nu / sg**2 * s * (s + 1) / (2 + s) * (_psi(-2 - s, xt) - _psi(-2 - s, xr)) / den
+    _, h, h_var = responses(*point, f)
     return complex(h), complex(h_var)
 
 

@@ -24,6 +24,7 @@ import pytest
 
 import mfjax
 from mfjax import populations as pop
+from mpmath_lif import responses, siegert
 
 C, J, DELAY = 1000.0, 0.1, 2.0
 NEURON = mfjax.LIF(20.0, 2.0, 20.0, 10.0)
@@ -53,25 +54,15 @@ def mfjax_critical_noise(mu_ext, lo, hi):
     raise AssertionError("secant did not converge")
 
 
-def _psi(order, x):
-    return mp.exp(x * x / 4) * mp.pcfu(-order - mp.mpf(1) / 2, x)
-
-
 def mpmath_critical_noise(mu_ext, guess):
-    tau, tau_ref, theta, v_r = mp.mpf(20) / 1000, mp.mpf(2) / 1000, 20, 10
-
-    def siegert(mu, sg):
-        integral = mp.quad(lambda u: mp.exp(u * u) * mp.erfc(-u), [(v_r - mu) / sg, (theta - mu) / sg])
-        return 1 / (tau_ref + tau * mp.sqrt(mp.pi) * integral)
+    tau = mp.mpf(20) / 1000  # s
 
     def coupling(sigma_ext, f):
-        nu = mp.findroot(lambda n: n - siegert(mu_ext - tau * C * J * n, mp.sqrt(sigma_ext**2 + tau * C * J * J * n)), 5)
-        mu, sg = mu_ext - tau * C * J * nu, mp.sqrt(sigma_ext**2 + tau * C * J * J * nu)
-        s = 2j * mp.pi * f * tau
-        xt, xr = mp.sqrt(2) * (mu - theta) / sg, mp.sqrt(2) * (mu - v_r) / sg
-        den = _psi(-s, xt) - mp.exp(-s * tau_ref / tau) * _psi(-s, xr)
-        h = nu * mp.sqrt(2) / sg * s / (1 + s) * (_psi(-1 - s, xt) - _psi(-1 - s, xr)) / den
-        h_var = nu / sg**2 * s * (s + 1) / (2 + s) * (_psi(-2 - s, xt) - _psi(-2 - s, xr)) / den
+        def point(n):  # mu and sigma of the input at the rate n (Hz)
+            return mu_ext - tau * C * J * n, mp.sqrt(sigma_ext**2 + tau * C * J * J * n)
+
+        nu = mp.findroot(lambda n: n - 1000 * siegert(20, 2, 20, 10, *point(n)), 5)
+        _, h, h_var = responses(20, 2, 20, 10, *point(nu), f)
         return tau * C * (-J * h + J * J * h_var) * mp.exp(-2j * mp.pi * f * DELAY / 1000)
 
     def equations(sigma_ext, f):
