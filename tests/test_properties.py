@@ -11,6 +11,7 @@ import math
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
@@ -19,7 +20,9 @@ from scipy.special import erfcx
 from mfjax import LIF, Network, lif_cv, lif_rate, solve_rates
 from mfjax.populations import input_std, mean_input
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI runs the same 40 examples every time (a random draw found the runaway case
+# pinned as an expected failure below)
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _siegert_scipy(tau_m, tau_ref, v_th, v_r, mu, sigma):
@@ -90,3 +93,14 @@ def test_weak_noise_cv_tends_to_zero_as_sigma_does(mu, log_sigma):
     y = (mu - 20.0) / sigma
     got = float(lif_cv(n, jnp.asarray(mu), jnp.asarray(sigma)))
     assert abs(got / leading - 1) < 5.0 / y**2 + 1e-12
+
+
+@pytest.mark.xfail(strict=True, reason="known bug: solve_rates reports a runaway network without refractoriness as "
+                   "converged at ~6e17 Hz instead of flagging it (found by the property test above, 2026-12-01)")
+def test_runaway_network_without_refractoriness_is_flagged():
+    K = np.array([[0.0, 0.0, 0.0], [385.0, 647.0, 0.0], [0.0, 0.0, 0.0]])
+    J = np.array([[0.0, 0.0, 0.0], [0.25, 0.0234375, 0.0], [0.0, 0.0, 0.0]])
+    net = Network(LIF(5.0, 0.0, 5.0, -5.0), K, J, K_ext=np.array([448.0, 0.0, 0.0]), J_ext=np.array([0.25, 0.0, 0.0]),
+                  nu_ext=np.array([6.0, 0.0, 0.0]))
+    sol = solve_rates(net, on_failure="return")
+    assert not bool(sol.converged) or float(np.max(np.asarray(sol.rates))) < 1e4
