@@ -39,7 +39,7 @@ from .._checks import as_checked_array
 from ..neurons._lif import _lif_cv
 from ..neurons._transfer import LowPassFit
 from ._network import SYNAPSE_MODELS, Network
-from ._response import Theory, _check_autocovariance, _coupling, _lead, _prepare, _renewal_excess
+from ._response import Theory, _check_autocovariance, _coupling, _lead, _neuron_sources, _prepare
 
 __all__ = ["Covariances", "covariances", "PairwiseCovariances", "pairwise_covariances"]
 
@@ -138,8 +138,7 @@ def _excess_spectra(W, source):
 def _beyond_poisson(net, wp, f, W, autocovariance):
     """``(R, E)``: ``R = Re C(f) - diag(nu/N)`` (Hz), shape ``f.shape + (P, P)``, and the
     single-neuron ``E = S(f) - nu`` (Hz), shape ``f.shape + (P,)``, each without cancellation."""
-    excess = _renewal_excess(net, wp, f, autocovariance)
-    source = (_lead(wp.rates, f.ndim) + excess) / _lead(net.N, f.ndim)
+    source, excess = _neuron_sources(net, wp, f, autocovariance)
     R = _excess_spectra(W, source) + _lead(jnp.eye(W.shape[-1], dtype=W.dtype), f.ndim) * (excess / _lead(net.N, f.ndim))[..., None, :]
     return jnp.real(R), excess
 

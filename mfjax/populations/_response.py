@@ -311,9 +311,15 @@ def _renewal_excess(net: Network, wp: WorkingPoint, f, autocovariance: str):
     return _spike_spectrum_parts(net.neuron, wp.mu, wp.sigma, jnp.real(f)[..., None], SYNAPSE_MODELS[net.synapses])[0]
 
 
+def _neuron_sources(net: Network, wp: WorkingPoint, f, autocovariance: str):
+    """``(S(f)/N, S(f) - nu)``: the source of the population fluctuations (Hz) and the single
+    neuron's departure from Poisson (:func:`_renewal_excess`), shape ``f.shape + (P,)`` each."""
+    excess = _renewal_excess(net, wp, f, autocovariance)
+    return (_lead(wp.rates, f.ndim) + excess) / _lead(net.N, f.ndim), excess
+
+
 def _cross_spectra(net, wp, f, transfer, theory, autocovariance="poisson"):
-    source = (_lead(wp.rates, f.ndim) + _renewal_excess(net, wp, f, autocovariance)) / _lead(net.N, f.ndim)
-    return _spectra_of(_coupling(net, wp, f, transfer, theory), source)[0]
+    return _spectra_of(_coupling(net, wp, f, transfer, theory), _neuron_sources(net, wp, f, autocovariance)[0])[0]
 
 
 def cross_spectra(net: Network, frequency, rates=None, *, autocovariance: str = "poisson", transfer: LowPassFit | None = None,
