@@ -4,7 +4,7 @@ Units everywhere: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
 """
 
 from . import dmft, fit, ising, memory, neurons, populations, solvers, spiking, sweep
-from .neurons import LIF, lif_cv, lif_rate, lif_spike_spectrum, lif_transfer, lif_variance_transfer, membrane_density
+from .neurons import EIF, LIF, QIF, firing_rate, isi_cv, lif_cv, lif_rate, lif_spike_spectrum, lif_transfer, lif_variance_transfer, membrane_density, rate_response
 from .populations import Network, brunel_a, microcircuit, solve_rates
 
 __version__ = "0.1.0"
@@ -20,6 +20,11 @@ __all__ = [
     "memory",
     "spiking",
     "LIF",
+    "EIF",
+    "QIF",
+    "firing_rate",
+    "rate_response",
+    "isi_cv",
     "lif_rate",
     "lif_transfer",
     "lif_spike_spectrum",

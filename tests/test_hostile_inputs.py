@@ -53,6 +53,26 @@ def _cases():
     add(lambda bad: membrane_density(NEURON, 15.0, 5.0, bad), "v", REAL, label="membrane_density")
     add(lambda bad: membrane_density(NEURON, bad, 5.0, 0.0), "mu", REAL, label="membrane_density")
 
+    # ---- EIF / QIF and the Fokker-Planck engine ---------------------------------------------
+    eif_args = dict(tau_m=20.0, tau_ref=2.0, v_th=30.0, v_reset=5.0, delta_t=2.0, v_t=15.0, v_lb=-10.0)
+    eif_domains = dict(tau_m=POSITIVE, tau_ref=NONNEGATIVE, v_th=REAL, v_reset=REAL + [30.0, 40.0],
+                       delta_t=POSITIVE, v_t=REAL, v_lb=[b for b in REAL if b is not None] + [5.0, 6.0])  # None: natural
+    for field, bads in eif_domains.items():
+        add(lambda bad, f=field: mfjax.EIF(**{**eif_args, f: bad}), field, bads, label="EIF")
+    qif_args = dict(tau_m=20.0, tau_ref=0.0, v_th=60.0, v_reset=-10.0, v_t=10.0, v_lb=None)
+    for field, bads in dict(v_t=POSITIVE, v_reset=REAL + [60.0, 70.0]).items():
+        add(lambda bad, f=field: mfjax.QIF(**{**qif_args, f: bad}), field, bads, label="QIF")
+    eif = mfjax.EIF(**eif_args)
+    for fn in (mfjax.firing_rate, mfjax.isi_cv):
+        add(lambda bad, fn=fn: fn(eif, bad, 3.0), "mu", REAL, label=fn.__name__)
+        add(lambda bad, fn=fn: fn(eif, 10.0, bad), "sigma", POSITIVE, label=fn.__name__)
+        add(lambda bad, fn=fn: fn(bad, 10.0, 3.0), "neuron", [None, "EIF", {"tau_m": 20.0}], label=fn.__name__)
+        add(lambda bad, fn=fn: fn(eif, 10.0, 3.0, steps=bad), "steps", COUNT, label=fn.__name__)
+    add(lambda bad: mfjax.rate_response(eif, 10.0, 3.0, bad), "frequency", NONNEGATIVE, label="rate_response")
+    add(lambda bad: mfjax.rate_response(eif, 10.0, 3.0, 5.0, modulation=bad), "modulation", ["gain", None, 1],
+        label="rate_response")
+    add(lambda bad: mfjax.firing_rate(eif, 10.0, 3.0, method=bad), "method", ["exact", None], label="firing_rate")
+
     # ---- networks, presets, the rate solver --------------------------------------------------
     net = mfjax.brunel_a()
     base = dict(K=net.K, J=net.J, K_ext=net.K_ext, J_ext=net.J_ext, nu_ext=net.nu_ext, N=net.N)
