@@ -389,8 +389,10 @@ def test_traced_bad_values_stop_with_the_parameter_name():
 
 @pytest.mark.slow
 def test_eif_rate_matches_simulated_neurons():
-    """2000 independent EIF neurons, Euler-Maruyama with dt = 0.005 ms for 20 s; the rate
-    within 4 standard errors (counts over 20 blocks) plus the O(dt) Euler bias (0.5%)."""
+    """2000 independent EIF neurons, Euler-Maruyama with dt = 0.005 ms for 1 s each (2000
+    neuron-seconds); the rate within 4 standard errors (counts over 20 blocks) plus the O(dt)
+    Euler bias (0.5%).  Measured: 3.56 +- 0.17 Hz simulated, 3.785 Hz in theory (1.3 SE; a 5%
+    test)."""
     neuron = EIF(20.0, 2.0, 30.0, 5.0, 2.0, 15.0)
     mu, sigma, dt, steps, n = 12.0, 3.0, 0.005, 200_000, 2000
     key = jax.random.key(7)
