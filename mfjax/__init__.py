@@ -5,7 +5,7 @@ Units everywhere: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
 
 from . import dmft, fit, ising, memory, neurons, populations, solvers, spiking, sweep
 from .neurons import EIF, LIF, QIF, firing_rate, isi_cv, lif_cv, lif_rate, lif_spike_spectrum, lif_transfer, lif_variance_transfer, membrane_density, rate_response
-from .populations import Network, brunel_a, microcircuit, solve_rates
+from .populations import Network, brunel_a, microcircuit, mpr_fixed_points, solve_rates
 
 __version__ = "0.1.0"
 
@@ -35,5 +35,6 @@ __all__ = [
     "brunel_a",
     "microcircuit",
     "solve_rates",
+    "mpr_fixed_points",
     "__version__",
 ]

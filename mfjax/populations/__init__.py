@@ -20,6 +20,7 @@ from ._response import (
 )
 from ._covariances import Covariances, PairwiseCovariances, covariances, pairwise_covariances
 from ._eigenmodes import SensitivityMeasure, eigenvalue_trajectories
+from ._mpr import MPRFixedPoints, mpr_cusp, mpr_fixed_points, mpr_fold, mpr_trajectory
 from ._stability import CharacteristicRoots, Stability, characteristic_roots, stability
 from ._rates import (
     ConvergenceError,
@@ -31,6 +32,7 @@ from ._rates import (
 )
 
 __all__ = [
+    "MPRFixedPoints", "mpr_fixed_points", "mpr_fold", "mpr_cusp", "mpr_trajectory",
     "Network",
     "SYNAPSE_MODELS",
     "Conductance",
