@@ -61,7 +61,6 @@ Units: mV, ms; rates Hz, responses Hz/mV (mean) and Hz/mV^2 (variance), densitie
 
 from __future__ import annotations
 
-import functools
 import math
 from functools import partial
 from typing import NamedTuple
@@ -72,7 +71,7 @@ import jax.numpy as jnp
 from .._checks import Conditions
 from ._lif import LIF, lif_rate
 from ._models import check_model, drift, drift_integral, grid_stretch, lower_bound
-from ._propagator import step_weights
+from ._propagator import _phi, step_weights
 from ._transfer import lif_transfer, lif_variance_transfer
 
 __all__ = ["firing_rate", "rate_response", "isi_cv", "stationary_density", "METHODS"]
@@ -285,11 +284,9 @@ def _levels(fn, steps):
     return [fn(steps * 2**level) for level in range(_LEVELS)]
 
 
-def _phi(z):
-    """``(1 - e^{-z})/z`` with its limit 1 at 0."""
-    small = jnp.abs(z) < 1e-4
-    zs = jnp.where(small, 1.0, z)
-    return jnp.where(small, 1.0 - z / 2.0 + z * z / 6.0, -jnp.expm1(-zs) / zs)
+def _stationary_romberg(fn, steps):
+    """Romberg over the three finer grids: the stationary error has no h^2 term, only h^3, h^4."""
+    return _romberg([fn(steps * 2**level) for level in range(1, _LEVELS)], _STATIONARY_POWERS)
 
 
 def _rate_from(stat: _Stationary, tau_ref):
@@ -323,10 +320,10 @@ def _engine_rate(neuron, mu, sigma, steps):
     def level(n):
         return jnp.log(_rate_from(_sweep(neuron, mu, sigma, 0.0, n, modulated=False)[0], neuron.tau_ref))
 
-    # the stationary error has no h^2 term: the three finer grids and their h^3, h^4 terms
-    logs = [level(steps * 2**k) for k in range(1, _LEVELS)]
-    silent = functools.reduce(jnp.logical_or, [~jnp.isfinite(x) for x in logs])  # rate underflowed to 0
-    log_nu = _romberg([jnp.where(silent, 0.0, x) for x in logs], _STATIONARY_POWERS)
+    logs = {}
+    log_nu = _stationary_romberg(lambda n: logs.setdefault(n, level(n)), steps)
+    # a rate that underflows to 0 on any grid is 0 (log -inf makes the table NaN)
+    silent = ~jnp.all(jnp.isfinite(jnp.stack(list(logs.values()))), axis=0)
     return jnp.where(silent, 0.0, 1000.0 * jnp.exp(log_nu))
 
 
@@ -373,7 +370,7 @@ def _engine_response(neuron, mu, sigma, frequency, steps, modulation):
         stat, mod = _sweep(neuron, mu, sigma, a, n)
         forced = mod.m[2] if modulation == "mean" else mod.m[3]
         # tau_ref phi + m_A + e^{-a tau_ref} m_B in the modulated scale (true = scaled e^{log_w})
-        den = (neuron.tau_ref * _phi(a * neuron.tau_ref) * jnp.exp(-mod.log_w)
+        den = (neuron.tau_ref * _phi(1, -a * neuron.tau_ref) * jnp.exp(-mod.log_w)
                + mod.m[0] + jnp.exp(-a * neuron.tau_ref) * mod.m[1])
         return -_rate_from(stat, neuron.tau_ref) * forced / den
 
@@ -487,7 +484,7 @@ def _density_level(neuron, mu, sigma, v, n):
 
 @partial(jax.jit, static_argnames="steps")
 def _engine_density(neuron, mu, sigma, v, steps):
-    return _romberg([_density_level(neuron, mu, sigma, v, steps * 2**k) for k in range(1, _LEVELS)], _STATIONARY_POWERS)
+    return _stationary_romberg(lambda n: _density_level(neuron, mu, sigma, v, n), steps)
 
 
 def stationary_density(neuron, mu, sigma, v, *, steps: int = _DEFAULT_STEPS):
