@@ -73,6 +73,14 @@ def _cases():
         label="rate_response")
     add(lambda bad: mfjax.firing_rate(eif, 10.0, 3.0, method=bad), "method", ["exact", None], label="firing_rate")
 
+    # ---- shot noise ----------------------------------------------------------------------------
+    shot_args = dict(mu=5.0, rate_exc=500.0, jump_exc=1.0, rate_inh=100.0, jump_inh=2.0)
+    shot_domains = dict(mu=REAL, rate_exc=POSITIVE, jump_exc=POSITIVE, rate_inh=NONNEGATIVE, jump_inh=POSITIVE)
+    for field, bads in shot_domains.items():
+        add(lambda bad, f=field: mfjax.lif_shot_rate(NEURON, **{**shot_args, f: bad}), field, bads, label="lif_shot_rate")
+    add(lambda bad: mfjax.lif_shot_rate(bad, 5.0, 500.0, 1.0), "neuron", [None, eif, "LIF"], label="lif_shot_rate")
+    add(lambda bad: mfjax.brunel_a(input_model=bad), "input_model", ["poisson", None, 1], label="brunel_a")
+
     # ---- networks, presets, the rate solver --------------------------------------------------
     net = mfjax.brunel_a()
     base = dict(K=net.K, J=net.J, K_ext=net.K_ext, J_ext=net.J_ext, nu_ext=net.nu_ext, N=net.N)

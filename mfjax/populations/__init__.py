@@ -3,7 +3,7 @@ delay distributions, linear response (effective connectivity, spectra, covarianc
 stability (characteristic roots, eigenmodes)."""
 
 from ._delays import DELAY_DISTRIBUTIONS, delay_characteristic, faddeeva
-from ._network import SYNAPSE_MODELS, Conductance, Network
+from ._network import INPUT_MODELS, SYNAPSE_MODELS, Conductance, Network
 from ._presets import brunel_a, brunel_threshold_rate, microcircuit
 from ._response import (
     LinearResponse,
@@ -25,8 +25,10 @@ from ._stability import CharacteristicRoots, Stability, characteristic_roots, st
 from ._rates import (
     ConvergenceError,
     RateSolution,
+    ShotInput,
     input_std,
     mean_input,
+    shot_input,
     solve_rates,
     transfer,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "MPRFixedPoints", "mpr_fixed_points", "mpr_fold", "mpr_cusp", "mpr_trajectory",
     "Network",
     "SYNAPSE_MODELS",
+    "INPUT_MODELS",
     "Conductance",
     "brunel_a",
     "brunel_threshold_rate",
@@ -43,6 +46,8 @@ __all__ = [
     "ConvergenceError",
     "mean_input",
     "input_std",
+    "shot_input",
+    "ShotInput",
     "transfer",
     "solve_rates",
     "DELAY_DISTRIBUTIONS",

@@ -21,13 +21,17 @@ from .._checks import Conditions
 from ..neurons import LIF
 from ._delays import DELAY_DISTRIBUTIONS, delay_characteristic
 
-__all__ = ["Network", "SYNAPSE_MODELS", "Conductance", "CONNECTIVITY_RULES"]
+__all__ = ["Network", "SYNAPSE_MODELS", "INPUT_MODELS", "Conductance", "CONNECTIVITY_RULES"]
 
 #: connection rules of the spiking simulator (see :mod:`mfjax.spiking._connectivity`)
 CONNECTIVITY_RULES = ("fixed_indegree", "fixed_probability", "fixed_total_number")
 
 #: synapse model -> the transfer-function correction of :func:`mfjax.lif_rate`
 SYNAPSE_MODELS = {"delta": "none", "shift": "shift", "taylor": "taylor"}
+
+#: how the mean field models the input of delta synapses: Gaussian white noise (the diffusion
+#: approximation, Siegert) or Poisson shot noise (:func:`mfjax.populations.shot_input`)
+INPUT_MODELS = ("diffusion", "shot")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +132,12 @@ class Network(eqx.Module):
             ``"truncated_gaussian"`` (default; PD14 and Bos et al. 2016; the only law the
             spiking simulator draws), ``"gaussian"``, ``"exponential"``, ``"gamma"`` or
             ``"none"``; with ``delay_sd = 0`` every law is the fixed delay.
+        input_model: how the mean field treats the input (static; :data:`INPUT_MODELS`):
+            ``"diffusion"`` (default: Gaussian white noise of mean ``mu`` and std ``sigma``, the
+            Siegert rate) or ``"shot"`` (delta synapses only: the excitatory and the inhibitory
+            input each as Poisson shot noise with exponential jumps whose rate, mean jump and a DC
+            offset match the first three cumulants of the real input; exact rates of that shot
+            noise by :func:`mfjax.lif_shot_rate`; see :func:`mfjax.populations.shot_input`).
         connectivity: how a simulation draws the graph with these in-degrees (static):
             ``"fixed_indegree"`` (default; Brunel 2000), ``"fixed_probability"`` (Bernoulli with
             p = K/N; the COBA benchmark) or ``"fixed_total_number"`` (PD14); the mean field
@@ -149,6 +159,7 @@ class Network(eqx.Module):
     synapses: str = eqx.field(static=True)
     connectivity: str = eqx.field(static=True)
     delay_distribution: str = eqx.field(static=True)
+    input_model: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -168,6 +179,7 @@ class Network(eqx.Module):
         synapses="delta",
         connectivity="fixed_indegree",
         delay_distribution="truncated_gaussian",
+        input_model="diffusion",
     ):
         if not isinstance(neuron, LIF):
             raise TypeError(f"neuron must be an mfjax.LIF, got {type(neuron).__name__}")
@@ -206,6 +218,11 @@ class Network(eqx.Module):
             raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES}, got {connectivity!r}")
         if delay_distribution not in DELAY_DISTRIBUTIONS:
             raise ValueError(f"delay_distribution must be one of {DELAY_DISTRIBUTIONS}, got {delay_distribution!r}")
+        if input_model not in INPUT_MODELS:
+            raise ValueError(f"input_model must be one of {INPUT_MODELS}, got {input_model!r}")
+        if input_model == "shot" and synapses != "delta":
+            raise ValueError(f"input_model='shot' needs delta synapses (synapses='delta'), got synapses={synapses!r}")
+        self.input_model = input_model
         self.names = names
         self.synapses = synapses
         self.connectivity = connectivity
@@ -225,7 +242,7 @@ class Network(eqx.Module):
         names = list(arrays)
         new = []
         for k in names:
-            if k in ("names", "synapses", "connectivity", "delay_distribution") or not hasattr(self, k):
+            if k in ("names", "synapses", "connectivity", "delay_distribution", "input_model") or not hasattr(self, k):
                 raise ValueError(f"replace() takes array fields of Network, got {k!r}")
             old = getattr(self, k)
             if k == "neuron":

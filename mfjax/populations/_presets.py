@@ -44,6 +44,7 @@ def brunel_a(
     v_th=20.0,
     v_reset=10.0,
     delay=1.5,
+    input_model="diffusion",
 ) -> Network:
     """Brunel (2000) model A: excitatory and inhibitory populations of identical LIF neurons.
 
@@ -52,7 +53,8 @@ def brunel_a(
     ``-g J`` (mV) and ``C_ext = C_E`` external Poisson inputs of strength ``J`` at rate
     ``nu_ext = eta nu_thr``, ``nu_thr = v_th/(J C_E tau_m)``.  Delta synapses, delay 1.5 ms.
 
-    ``g`` and ``eta`` may be traced (vmap a sweep over them).
+    ``g`` and ``eta`` may be traced (vmap a sweep over them).  ``input_model="shot"`` gives the
+    mean field of the finite jumps (:data:`mfjax.populations.INPUT_MODELS`).
 
     Reference rates (mean field, Hz): (g, eta) = (5, 2): 37.95; (8, 2): 12.99; (5, 1): 7.83.
     """
@@ -81,6 +83,7 @@ def brunel_a(
         delay=delay,
         names=("E", "I"),
         synapses="delta",
+        input_model=input_model,
     )
 
 

@@ -10,6 +10,10 @@ self-consistency ``nu_a = phi_a(mu_a(nu), sigma_a(nu))`` with ``phi`` the LIF tr
 (:func:`mfjax.lif_rate`, with the network's synapse model).  ``J_sd`` (weights drawn per
 synapse with that standard deviation) adds the second moment ``E[w^2] = J^2 + J_sd^2`` of the
 weights to the variance; it is 0 in the presets, as in NNMT.
+
+With ``network.input_model == "shot"`` the transfer is instead the exact rate of Poisson shot
+noise with exponential jumps (:func:`mfjax.lif_shot_rate`) fitted to the input by its first three
+cumulants (:func:`shot_input`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 
 from .._checks import Conditions, as_checked_array, as_int, is_concrete
 from ..neurons._lif import _lif_rate
+from ..neurons._shot import _lif_shot_rate
 from ..solvers import solve_fixed_point
 from ._network import SYNAPSE_MODELS, Network
 
@@ -31,6 +36,8 @@ __all__ = [
     "ConvergenceError",
     "mean_input",
     "input_std",
+    "shot_input",
+    "ShotInput",
     "transfer",
     "solve_rates",
 ]
@@ -54,6 +61,85 @@ def input_std(network: Network, rates) -> jax.Array:
     var = 1e-3 * network.neuron.tau_m * var
     pos = var > 0
     return jnp.where(pos, jnp.sqrt(jnp.where(pos, var, 1.0)), 0.0)
+
+
+class ShotInput(eqx.Module):
+    """Input of each population as exponential shot noise (see :func:`shot_input`); arrays of
+    shape (P,).
+
+    Attributes:
+        mu: DC drive (mV), including the offset that keeps the mean input exact.
+        rate_exc, rate_inh: rates of excitatory and inhibitory input events (Hz).
+        jump_exc, jump_inh: their mean jump sizes (mV, both positive).
+    """
+
+    mu: jax.Array
+    rate_exc: jax.Array
+    jump_exc: jax.Array
+    rate_inh: jax.Array
+    jump_inh: jax.Array
+
+
+#: floor of the excitatory event rate (events per membrane time constant) of a population without
+#: excitatory input (the shot rate formula needs R_e > 0; below threshold the rate is then
+#: ~1e-12/tau_m instead of 0)
+_MIN_EVENTS = 1e-12
+
+
+def _exponential_shot(k1, k2, k3, tau_m):
+    """Rate (Hz), mean jump (mV) and DC offset (mV) of exponential shot noise with cumulant rates
+    ``k_n = sum K nu E[w^n]`` (mV^n/s): ``2 R a^2 = k2``, ``6 R a^3 = k3``, offset ``k1 - R a``."""
+    present = k2 > 0
+    jump = jnp.where(present, k3 / (3.0 * jnp.where(present, k2, 1.0)), 1.0)
+    rate = jnp.where(present, k2 / (2.0 * jump**2), 0.0)
+    return rate, jump, 1e-3 * tau_m * (k1 - rate * jump)
+
+
+def shot_input(network: Network, rates) -> ShotInput:
+    """The input of each population as Poisson shot noise with exponentially distributed jumps,
+    one excitatory and one inhibitory stream, matched to the real input's first three cumulants.
+
+    The input of population a is a sum of Poisson streams (rate ``K_ab nu_b``, weights ``w`` of
+    mean ``J_ab`` and standard deviation ``J_sd,ab``, normal, as the simulator draws them; and
+    ``K_ext nu_ext`` of weight ``J_ext``).  For the excitatory streams the cumulant rates are
+    ``k_n = sum K nu E[w^n]`` with ``E[w^2] = J^2 + J_sd^2``, ``E[w^3] = J^3 + 3 J J_sd^2``; an
+    exponential stream of rate R and mean jump a has ``k_n = n! R a^n``, so
+    ``a = k3/(3 k2)``, ``R = k2/(2 a^2)``, and a DC offset ``tau_m (k1 - R a)`` keeps the mean.
+    The same for the inhibitory streams (``|w|``).  The mean, variance and skewness of the free
+    membrane potential are then exact; only the fourth and higher cumulants differ.  For fixed
+    jumps ``J`` this is ``a = J/3`` at ``4.5`` times the rate.  Exponentially distributed weights
+    would be represented exactly (their ``k_n`` are ``n! K nu J^n``).
+
+    Measured against ``mfjax.spiking.simulate`` (one population of unconnected neurons driven at
+    mu = 15 mV, v_th = 20, v_reset = 10 mV, tau_m = 20 ms, fixed jumps 0.5-4 mV,
+    ``tests/populations/test_shot_network.py``): the rate is within 0.01-1.4 % of the simulation,
+    where the diffusion (Siegert) rate is 21 % (0.5 mV), 7 % (1 mV) and 9 % (4 mV) off.
+
+    Args:
+        network: :class:`Network` (any ``input_model``).
+        rates: population rates (Hz), shape (P,).
+
+    Returns:
+        :class:`ShotInput`.  Populations without excitatory input get a floor rate of
+        ``1e-12`` events per ``tau_m``.
+    """
+    tau_m = jnp.broadcast_to(network.neuron.tau_m, network.J.shape[:1])
+    J, sd = network.J, network.J_sd
+    moments = (J, J**2 + sd**2, J**3 + 3.0 * J * sd**2)
+    exc, inh = J > 0, J < 0
+    ext_exc, ext_inh = network.J_ext > 0, network.J_ext < 0
+    ext = network.K_ext * network.nu_ext
+    cumulants = []
+    for mask, ext_mask, sign in ((exc, ext_exc, 1.0), (inh, ext_inh, -1.0)):
+        k = [(network.K * jnp.where(mask, sign**n * m, 0.0)) @ rates
+             + ext * jnp.where(ext_mask, (sign * network.J_ext)**n, 0.0)
+             for n, m in zip((1, 2, 3), moments)]
+        cumulants.append(k)
+    r_e, a_e, off_e = _exponential_shot(*cumulants[0], tau_m)
+    r_i, a_i, off_i = _exponential_shot(*cumulants[1], tau_m)
+    r_e = jnp.maximum(r_e, 1e3 * _MIN_EVENTS / tau_m)
+    mu = network.neuron.tau_m * network.I_ext / network.neuron.c_m + off_e - off_i
+    return ShotInput(mu=mu, rate_exc=r_e, jump_exc=a_e, rate_inh=r_i, jump_inh=a_i)
 
 
 def transfer(network: Network, rates) -> jax.Array:
@@ -83,6 +169,9 @@ class RateSolution(eqx.Module):
 def _transfer_params(rates, network):
     """:func:`transfer` without checks (the solver folds the network's conditions into its
     status)."""
+    if network.input_model == "shot":
+        shot = shot_input(network, rates)
+        return _lif_shot_rate(network.neuron, shot.mu, shot.rate_exc, shot.jump_exc, shot.rate_inh, shot.jump_inh)
     return _lif_rate(
         network.neuron,
         mean_input(network, rates),

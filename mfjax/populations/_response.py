@@ -98,6 +98,11 @@ def _checked_network(net) -> Network:
             "the linear response has no theory for conductance-based synapses "
             f"(net.synapses={net.synapses!r})"
         )
+    if net.input_model != "diffusion":
+        raise ValueError(
+            "the linear response is the diffusion theory's (lif_transfer); it has none for "
+            f"net.input_model={net.input_model!r}: use input_model='diffusion'"
+        )
     return net
 
 

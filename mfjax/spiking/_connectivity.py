@@ -130,7 +130,7 @@ def neuron_network(net, connectivity: Connectivity):
         neuron, connectivity.counts(), pair(net.J), K_ext=per_neuron(net.K_ext), J_ext=per_neuron(net.J_ext),
         nu_ext=per_neuron(net.nu_ext), I_ext=per_neuron(net.I_ext), delay=pair(net.delay), J_sd=pair(net.J_sd),
         delay_sd=pair(net.delay_sd), synapses=net.synapses, connectivity=net.connectivity,
-        delay_distribution=net.delay_distribution,
+        delay_distribution=net.delay_distribution, input_model=net.input_model,
     )
 
 
