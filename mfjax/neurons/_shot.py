@@ -38,27 +38,19 @@ Units: time ms, voltage mV, rates Hz.
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._checks import Conditions
 from ._lif import LIF, _rule
+from ._threshold import _expm1_ratio
 
 __all__ = ["lif_shot_rate"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(160)
 _BISECTIONS = 48
 _DROP = 80.0  # e-folds of the integrand below its peak where the rule stops
-
-
-def _relative_expm1(x):
-    """``(1 - e^{-x})/x`` for x >= 0, 1 at 0, without cancellation."""
-    small = x < 1e-8
-    safe = jnp.where(small, 1.0, x)
-    return jnp.where(small, 1.0 - 0.5 * x, -jnp.expm1(-safe) / safe)
 
 
 def _derivatives(psi, t):
@@ -126,7 +118,7 @@ def _log_first_passage(R, Q, rho, x, D, log_kappa):
 
     def drift_part(t):
         z = -jnp.expm1(-t)
-        return jump_part(t) - t + jnp.log(D * _relative_expm1(D * z))
+        return jump_part(t) - t + jnp.log(D * _expm1_ratio(D * z)[1])
 
     zero = jnp.zeros_like(R[..., 0])
     log_jump = _log_integral(jump_part, zero, 60.0 + _DROP / jnp.maximum(R[..., 0], 1e-12))
@@ -150,7 +142,7 @@ def _log_kappa(R, Q, rho, x, D):
 
     def numerator(t):  # (z-1)^R (1+rho z)^Q e^{x z} (1 - e^{-D z})/z dz
         z = 1.0 + jnp.exp(t)
-        return denominator(t) + t + jnp.log(D * _relative_expm1(D * z))
+        return denominator(t) + t + jnp.log(D * _expm1_ratio(D * z)[1])
 
     log_ratio = _log_integral(numerator, lo, hi) - _log_integral(denominator, lo, hi)
     return jnp.where(above, log_ratio, 0.0)
