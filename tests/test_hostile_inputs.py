@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import mfjax
-from mfjax import LIF, Network, dmft, ising, lif_cv, lif_rate, membrane_density, memory, solve_rates, spiking
+from mfjax import LIF, Network, dmft, ising, lif_cv, lif_rate, membrane_density, memory, populations, solve_rates, spiking
 from mfjax.fit import fit_rates, scale_pathways
 from mfjax.sweep import brunel_rate_sweep, grid_sweep
 
@@ -80,6 +80,12 @@ def _cases():
         add(lambda bad, f=field: mfjax.lif_shot_rate(NEURON, **{**shot_args, f: bad}), field, bads, label="lif_shot_rate")
     add(lambda bad: mfjax.lif_shot_rate(bad, 5.0, 500.0, 1.0), "neuron", [None, eif, "LIF"], label="lif_shot_rate")
     add(lambda bad: mfjax.brunel_a(input_model=bad), "input_model", ["poisson", None, 1], label="brunel_a")
+
+    # ---- conductance-based mean field --------------------------------------------------------------
+    cob = spiking.coba(N=1000)
+    for fn in (populations.coba_rate, populations.conductance_input):
+        add(lambda bad, fn=fn: fn(cob, bad), "rates", NONNEGATIVE[:4] + [np.ones(3)], label=fn.__name__)
+        add(lambda bad, fn=fn: fn(bad, np.ones(2)), "Conductance", [mfjax.brunel_a(), None], label=fn.__name__)
 
     # ---- networks, presets, the rate solver --------------------------------------------------
     net = mfjax.brunel_a()

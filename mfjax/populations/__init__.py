@@ -18,6 +18,7 @@ from ._response import (
     sensitivity_measure_all_eigenmodes,
     working_point,
 )
+from ._conductance import ConductanceInput, coba_rate, conductance_input
 from ._covariances import Covariances, PairwiseCovariances, covariances, pairwise_covariances
 from ._eigenmodes import SensitivityMeasure, eigenvalue_trajectories
 from ._mpr import MPRFixedPoints, mpr_cusp, mpr_fixed_points, mpr_fold, mpr_trajectory
@@ -48,6 +49,9 @@ __all__ = [
     "input_std",
     "shot_input",
     "ShotInput",
+    "ConductanceInput",
+    "conductance_input",
+    "coba_rate",
     "transfer",
     "solve_rates",
     "DELAY_DISTRIBUTIONS",

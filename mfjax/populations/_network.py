@@ -43,7 +43,8 @@ class Conductance:
     each presynaptic spike raises ``g_ex`` by ``J / g_L`` when ``J > 0`` and ``g_in`` by
     ``|J| / g_L`` when ``J < 0``: ``J`` (and ``J_ext``) are conductance jumps in nS.  Both
     conductances decay exponentially.  Static (hashable) description used by
-    :mod:`mfjax.spiking`; the rate solver has no theory for it.
+    :mod:`mfjax.spiking` and by :func:`mfjax.solve_rates` (the effective-time-constant
+    reduction of :func:`mfjax.populations.coba_rate`, an approximation).
 
     Attributes:
         e_ex, e_in: reversal potentials relative to rest (mV); defaults 0 mV and -80 mV for a
@@ -126,7 +127,8 @@ class Network(eqx.Module):
         names: population labels (static).
         synapses: ``"delta"`` (white noise), ``"shift"`` or ``"taylor"`` (exponential synapses
             with ``neuron.tau_s``; colored-noise correction of the transfer function), or a
-            :class:`Conductance` (conductance-based synapses; spiking simulation only) (static).
+            :class:`Conductance` (conductance-based synapses; the mean field is the
+            effective-time-constant approximation of :func:`mfjax.populations.coba_rate`) (static).
         delay_distribution: the law of the individual delays around ``delay`` with standard
             deviation ``delay_sd`` (static; :data:`mfjax.populations.DELAY_DISTRIBUTIONS`):
             ``"truncated_gaussian"`` (default; PD14 and Bos et al. 2016; the only law the
@@ -141,7 +143,8 @@ class Network(eqx.Module):
         connectivity: how a simulation draws the graph with these in-degrees (static):
             ``"fixed_indegree"`` (default; Brunel 2000), ``"fixed_probability"`` (Bernoulli with
             p = K/N; the COBA benchmark) or ``"fixed_total_number"`` (PD14); the mean field
-            depends on ``K`` only.
+            depends on ``K`` only, except for conductance synapses, whose rates are averaged
+            over the in-degrees these rules draw.
     """
 
     neuron: LIF

@@ -13,7 +13,9 @@ weights to the variance; it is 0 in the presets, as in NNMT.
 
 With ``network.input_model == "shot"`` the transfer is instead the exact rate of Poisson shot
 noise with exponential jumps (:func:`mfjax.lif_shot_rate`) fitted to the input by its first three
-cumulants (:func:`shot_input`).
+cumulants (:func:`shot_input`).  Networks with conductance synapses (:class:`Conductance`) use
+the effective-time-constant reduction of :mod:`mfjax.populations._conductance`
+(:func:`coba_rate`, an approximation whose error against simulations is stated there).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from .._checks import Conditions, as_checked_array, as_int, is_concrete
 from ..neurons._lif import _lif_rate
 from ..neurons._shot import _lif_shot_rate
 from ..solvers import solve_fixed_point
-from ._network import SYNAPSE_MODELS, Network
+from ._conductance import _coba_rate, _conductance_input
+from ._network import SYNAPSE_MODELS, Conductance, Network
 
 __all__ = [
     "RateSolution",
@@ -154,7 +157,9 @@ class RateSolution(eqx.Module):
 
     Attributes:
         rates: population rates (Hz), shape (P,).
-        mu, sigma: mean and std of the input at the working point (mV), shape (P,).
+        mu, sigma: mean and std of the input at the working point (mV), shape (P,); for
+            conductance synapses the effective reversal potential and the equivalent white-noise
+            amplitude at the mean in-degrees (:func:`conductance_input`).
         converged: bool; residual: max |phi(nu) - nu| (Hz); num_steps: iterations used.
     """
 
@@ -169,6 +174,8 @@ class RateSolution(eqx.Module):
 def _transfer_params(rates, network):
     """:func:`transfer` without checks (the solver folds the network's conditions into its
     status)."""
+    if isinstance(network.synapses, Conductance):
+        return _coba_rate(network, rates)
     if network.input_model == "shot":
         shot = shot_input(network, rates)
         return _lif_shot_rate(network.neuron, shot.mu, shot.rate_exc, shot.jump_exc, shot.rate_inh, shot.jump_inh)
@@ -217,11 +224,6 @@ def solve_rates(
         raise TypeError(f"network must be an mfjax Network, got {type(network).__name__}")
     if on_failure not in ("raise", "return"):
         raise ValueError(f"on_failure must be 'raise' or 'return', got {on_failure!r}")
-    if network.synapses not in SYNAPSE_MODELS:
-        raise ValueError(
-            "solve_rates has no mean-field theory for conductance-based synapses "
-            f"(network.synapses={network.synapses!r}); simulate it with mfjax.spiking.simulate"
-        )
     p = network.num_populations
     dtype = network.K.dtype
     if atol is None:
@@ -259,7 +261,11 @@ def _solve_rates(network, init, rtol, atol, max_steps, valid) -> RateSolution:
         _transfer_params, init, network, rtol=rtol, atol=atol, max_steps=max_steps, nonnegative=True
     )
     rates = sol.value
-    mu, sigma = mean_input(network, rates), input_std(network, rates)
+    if isinstance(network.synapses, Conductance):
+        eff = _conductance_input(network, rates)
+        mu, sigma = eff.mu, eff.sigma
+    else:
+        mu, sigma = mean_input(network, rates), input_std(network, rates)
     # a point counts as converged only with valid parameters and a finite working point
     finite = jnp.all(jnp.isfinite(rates)) & jnp.all(jnp.isfinite(mu)) & jnp.all(jnp.isfinite(sigma))
     return RateSolution(
