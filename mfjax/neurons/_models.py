@@ -38,6 +38,7 @@ def _common_conditions(neuron, conds: Conditions, prefix: str) -> Conditions:
     conds.require(f"{prefix}.tau_ref", neuron.tau_ref, nonnegative=True)
     conds.require(f"{prefix}.v_th", neuron.v_th)
     conds.require(f"{prefix}.v_reset", neuron.v_reset)
+    conds.require(f"{prefix}.c_m", neuron.c_m, positive=True)
     conds.less(f"{prefix}.v_reset", neuron.v_reset, f"{prefix}.v_th", neuron.v_th)
     if neuron.v_lb is not None:
         conds.require(f"{prefix}.v_lb", neuron.v_lb)
@@ -68,6 +69,8 @@ class EIF(_Validated):
         delta_t: spike slope factor (mV), > 0.
         v_t: soft threshold (mV), finite.
         v_lb: reflecting lower bound (mV), < v_reset; ``None``: natural boundary at -infinity.
+        c_m: membrane capacitance (pF), > 0; only used to convert a network's DC current (pA)
+            to mV, as for :class:`mfjax.LIF`.
 
     Example:
         >>> EIF(tau_m=20.0, tau_ref=2.0, v_th=30.0, v_reset=5.0, delta_t=2.0, v_t=15.0)
@@ -80,10 +83,11 @@ class EIF(_Validated):
     delta_t: jax.Array | float
     v_t: jax.Array | float
     v_lb: jax.Array | float | None = None
+    c_m: jax.Array | float = 250.0
 
     def conditions(self, conds: Conditions, prefix: str = "EIF") -> Conditions:
-        """tau_m > 0, tau_ref >= 0, delta_t > 0, v_th, v_reset, v_t finite, v_reset < v_th,
-        v_lb < v_reset (concrete fields checked at once, traced ones recorded)."""
+        """tau_m > 0, tau_ref >= 0, delta_t > 0, c_m > 0, v_th, v_reset, v_t finite,
+        v_reset < v_th, v_lb < v_reset (concrete fields checked at once, traced ones recorded)."""
         _common_conditions(self, conds, prefix)
         conds.require(f"{prefix}.delta_t", self.delta_t, positive=True)
         conds.require(f"{prefix}.v_t", self.v_t)
@@ -104,6 +108,7 @@ class QIF(_Validated):
         v_reset: reset (mV).
         v_t: unstable fixed point at zero input (mV), > 0.
         v_lb: reflecting lower bound (mV), < v_reset; ``None``: natural boundary.
+        c_m: membrane capacitance (pF), > 0 (DC currents of a network, as for the LIF).
 
     Example:
         >>> QIF(tau_m=20.0, tau_ref=0.0, v_th=100.0, v_reset=-20.0, v_t=10.0)
@@ -115,9 +120,10 @@ class QIF(_Validated):
     v_reset: jax.Array | float
     v_t: jax.Array | float
     v_lb: jax.Array | float | None = None
+    c_m: jax.Array | float = 250.0
 
     def conditions(self, conds: Conditions, prefix: str = "QIF") -> Conditions:
-        """tau_m > 0, tau_ref >= 0, v_t > 0, v_reset < v_th (the peak), v_lb < v_reset."""
+        """tau_m > 0, tau_ref >= 0, v_t > 0, c_m > 0, v_reset < v_th (the peak), v_lb < v_reset."""
         _common_conditions(self, conds, prefix)
         conds.require(f"{prefix}.v_t", self.v_t, positive=True)
         return conds

@@ -141,6 +141,8 @@ def _checked(network, rates):
     runtime errors for traced ones)."""
     if not isinstance(network, Network) or not isinstance(network.synapses, Conductance):
         raise TypeError("needs an mfjax Network with Conductance synapses (network.synapses)")
+    if not network.is_lif:
+        raise ValueError("the conductance-based mean field is for LIF neurons (network.neuron)")
     rates = _float_array("rates", rates)
     p = network.num_populations
     if jnp.shape(rates) != (p,):

@@ -1,6 +1,8 @@
 """Network description shared by the mean-field solver and the spiking simulator.
 
-A network has P populations of LIF neurons.  Population ``a`` receives, per neuron, ``K[a, b]``
+A network has P populations of integrate-and-fire neurons (:class:`mfjax.LIF`,
+:class:`mfjax.EIF` or :class:`mfjax.QIF`; one model for all, or one per population).
+Population ``a`` receives, per neuron, ``K[a, b]``
 synapses from population ``b`` (in-degree; rows are targets, columns sources) with PSP jump
 ``J[a, b]`` (mV), ``K_ext[a]`` external Poisson inputs of rate ``nu_ext[a]`` (Hz) and PSP jump
 ``J_ext[a]`` (mV), and an optional DC current ``I_ext[a]`` (pA).
@@ -18,10 +20,45 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import Conditions
-from ..neurons import LIF
+from ..neurons import EIF, LIF, QIF
 from ._delays import DELAY_DISTRIBUTIONS, delay_characteristic
 
-__all__ = ["Network", "SYNAPSE_MODELS", "INPUT_MODELS", "Conductance", "CONNECTIVITY_RULES"]
+__all__ = ["Network", "SYNAPSE_MODELS", "INPUT_MODELS", "Conductance", "CONNECTIVITY_RULES", "NEURON_MODELS"]
+
+#: neuron models a network's populations can have
+NEURON_MODELS = (LIF, EIF, QIF)
+
+#: fields of each neuron model that hold numbers (v_lb may be None: the natural boundary)
+_MODEL_FIELDS = {
+    LIF: ("tau_m", "tau_ref", "v_th", "v_reset", "tau_s", "c_m"),
+    EIF: ("tau_m", "tau_ref", "v_th", "v_reset", "delta_t", "v_t", "c_m"),
+    QIF: ("tau_m", "tau_ref", "v_th", "v_reset", "v_t", "c_m"),
+}
+
+
+def _check_neuron(neuron, p: int) -> None:
+    """``neuron``: one LIF, EIF or QIF with fields scalar or (P,), or a tuple of P of them with
+    scalar fields (one model per population); a clear error otherwise."""
+    if isinstance(neuron, tuple):
+        if len(neuron) != p:
+            raise ValueError(f"neuron: a tuple needs one model per population ({p}), got {len(neuron)}")
+        for a, model in enumerate(neuron):
+            if not isinstance(model, NEURON_MODELS):
+                raise TypeError(f"neuron[{a}] must be an mfjax LIF, EIF or QIF, got {type(model).__name__}")
+            for field in _MODEL_FIELDS[type(model)]:
+                if jnp.shape(getattr(model, field)) != ():
+                    raise ValueError(f"neuron[{a}].{field} must be a scalar (one model per population)")
+        return
+    if not isinstance(neuron, NEURON_MODELS):
+        raise TypeError(f"neuron must be an mfjax LIF, EIF or QIF (or a tuple of them), got {type(neuron).__name__}")
+    for field in _MODEL_FIELDS[type(neuron)]:
+        shape = jnp.shape(getattr(neuron, field))
+        if shape not in ((), (p,)):
+            raise ValueError(f"neuron.{field} must be a scalar or shape ({p},), got {shape}")
+
+
+def _models(neuron) -> tuple:
+    return neuron if isinstance(neuron, tuple) else (neuron,)
 
 #: connection rules of the spiking simulator (see :mod:`mfjax.spiking._connectivity`)
 CONNECTIVITY_RULES = ("fixed_indegree", "fixed_probability", "fixed_total_number")
@@ -110,7 +147,11 @@ class Network(eqx.Module):
     """P-population LIF network (immutable pytree; every array is differentiable).
 
     Attributes:
-        neuron: :class:`mfjax.LIF`; fields scalar or shape (P,).
+        neuron: :class:`mfjax.LIF`, :class:`mfjax.EIF` or :class:`mfjax.QIF` with fields scalar
+            or shape (P,), or a tuple of P such models with scalar fields (one per population;
+            e.g. EIF excitatory and LIF inhibitory neurons).  The mean field of EIF and QIF
+            populations is the Fokker-Planck engine's rate (:func:`mfjax.firing_rate`); the
+            simulator integrates their nonlinearity (:func:`mfjax.spiking.simulate`).
         N: population sizes, shape (P,).
         K: in-degrees, shape (P, P), ``K[target, source]``.
         J: PSP amplitudes (mV), shape (P, P); negative for inhibition.
@@ -147,7 +188,7 @@ class Network(eqx.Module):
             over the in-degrees these rules draw.
     """
 
-    neuron: LIF
+    neuron: LIF | EIF | QIF | tuple
     N: jax.Array
     K: jax.Array
     J: jax.Array
@@ -166,7 +207,7 @@ class Network(eqx.Module):
 
     def __init__(
         self,
-        neuron: LIF,
+        neuron,
         K,
         J,
         *,
@@ -184,8 +225,6 @@ class Network(eqx.Module):
         delay_distribution="truncated_gaussian",
         input_model="diffusion",
     ):
-        if not isinstance(neuron, LIF):
-            raise TypeError(f"neuron must be an mfjax.LIF, got {type(neuron).__name__}")
         K_arr = _float_array("K", K)
         if K_arr.ndim != 2 or K_arr.shape[0] != K_arr.shape[1] or K_arr.shape[0] == 0:
             raise ValueError(f"K must be a square (P, P) matrix with P >= 1, got shape {K_arr.shape}")
@@ -193,10 +232,7 @@ class Network(eqx.Module):
         J = _float_array("J", J)
         if jnp.shape(J) not in ((), (p,), (p, p)):
             raise ValueError(f"J must have shape ({p}, {p}), got {jnp.shape(J)}")
-        for field in ("tau_m", "tau_ref", "v_th", "v_reset", "tau_s", "c_m"):
-            shape = jnp.shape(getattr(neuron, field))
-            if shape not in ((), (p,)):
-                raise ValueError(f"neuron.{field} must be a scalar or shape ({p},), got {shape}")
+        _check_neuron(neuron, p)
         if not isinstance(synapses, Conductance) and synapses not in SYNAPSE_MODELS:
             raise ValueError(
                 f"synapses must be one of {tuple(SYNAPSE_MODELS)} or a Conductance, got {synapses!r}"
@@ -225,6 +261,14 @@ class Network(eqx.Module):
             raise ValueError(f"input_model must be one of {INPUT_MODELS}, got {input_model!r}")
         if input_model == "shot" and synapses != "delta":
             raise ValueError(f"input_model='shot' needs delta synapses (synapses='delta'), got synapses={synapses!r}")
+        all_lif = all(isinstance(m, LIF) for m in _models(neuron))
+        if synapses in ("shift", "taylor") and not all_lif:
+            raise ValueError(
+                f"synapses={synapses!r} (exponential current synapses with the LIF's colored-noise "
+                "corrections) needs LIF neurons; EIF and QIF take synapses='delta' or a Conductance"
+            )
+        if input_model == "shot" and not all_lif:
+            raise ValueError("input_model='shot' (lif_shot_rate) needs LIF neurons")
         self.input_model = input_model
         self.names = names
         self.synapses = synapses
@@ -234,6 +278,22 @@ class Network(eqx.Module):
     @property
     def num_populations(self) -> int:
         return self.K.shape[0]
+
+    @property
+    def is_lif(self) -> bool:
+        """Whether every population is made of LIF neurons (the closed-form theory applies)."""
+        return all(isinstance(m, LIF) for m in _models(self.neuron))
+
+    def neuron_field(self, name: str) -> jax.Array:
+        """The neuron parameter ``name`` of every population, shape (P,) (inside a batched
+        simulation, per batch member), whether ``neuron`` is one model or one per population."""
+        p = self.num_populations
+        if isinstance(self.neuron, tuple):
+            missing = [a for a, m in enumerate(self.neuron) if not hasattr(m, name)]
+            if missing:
+                raise ValueError(f"neuron[{missing[0]}] ({type(self.neuron[missing[0]]).__name__}) has no field {name!r}")
+            return jnp.stack([jnp.asarray(getattr(m, name), self.K.dtype) for m in self.neuron])
+        return jnp.broadcast_to(jnp.asarray(getattr(self.neuron, name)), (p,))
 
     def replace(self, **arrays) -> "Network":
         """Copy with some arrays replaced, e.g. ``net.replace(J=J2, nu_ext=nu2)``.
@@ -249,9 +309,12 @@ class Network(eqx.Module):
                 raise ValueError(f"replace() takes array fields of Network, got {k!r}")
             old = getattr(self, k)
             if k == "neuron":
-                if not isinstance(arrays[k], LIF):
-                    raise TypeError(f"neuron must be an mfjax.LIF, got {type(arrays[k]).__name__}")
                 value = arrays[k]
+                _check_neuron(value, self.num_populations)
+                if type(value) is not type(old) or (
+                    isinstance(value, tuple) and tuple(map(type, value)) != tuple(map(type, old))
+                ):
+                    raise TypeError("replace(neuron=...) must keep the neuron model(s) of the network")
             else:
                 value = _float_array(k, arrays[k])
                 if jnp.shape(value) != jnp.shape(old):
@@ -274,7 +337,11 @@ class Network(eqx.Module):
         checked at once and raise ``ValueError`` naming the field; traced ones are recorded):
         finite arrays, N >= 1 and whole, K, K_ext, nu_ext, delays and spreads >= 0, the LIF
         conditions, tau_s > 0 for exponential synapses."""
-        LIF.conditions(self.neuron, conds, prefix="neuron")
+        if isinstance(self.neuron, tuple):
+            for a, model in enumerate(self.neuron):
+                type(model).conditions(model, conds, prefix=f"neuron[{a}]")
+        else:
+            type(self.neuron).conditions(self.neuron, conds, prefix="neuron")
         for name, rule in _FIELD_RULES.items():
             conds.require(name, getattr(self, name), **rule)
         n = self.N

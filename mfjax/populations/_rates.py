@@ -16,6 +16,8 @@ noise with exponential jumps (:func:`mfjax.lif_shot_rate`) fitted to the input b
 cumulants (:func:`shot_input`).  Networks with conductance synapses (:class:`Conductance`) use
 the effective-time-constant reduction of :mod:`mfjax.populations._conductance`
 (:func:`coba_rate`, an approximation whose error against simulations is stated there).
+Populations of EIF or QIF neurons take the Fokker-Planck engine's rate (:func:`mfjax.firing_rate`)
+at the same (mu, sigma).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import Conditions, as_checked_array, as_int, is_concrete
+from ..neurons import LIF
 from ..neurons._lif import _lif_rate
+from ..neurons._threshold import _DEFAULT_STEPS, _engine_rate
 from ..neurons._shot import _lif_shot_rate
 from ..solvers import solve_fixed_point
 from ._conductance import _coba_rate, _conductance_input
@@ -52,16 +56,16 @@ class ConvergenceError(RuntimeError):
 
 def mean_input(network: Network, rates) -> jax.Array:
     """Mean input mu (mV) of each population for population rates ``rates`` (Hz), shape (P,)."""
-    n = network.neuron
+    tau_m, c_m = network.neuron_field("tau_m"), network.neuron_field("c_m")
     recurrent = (network.K * network.J) @ rates
     external = network.K_ext * network.J_ext * network.nu_ext
-    return 1e-3 * n.tau_m * (recurrent + external) + n.tau_m * network.I_ext / n.c_m
+    return 1e-3 * tau_m * (recurrent + external) + tau_m * network.I_ext / c_m
 
 
 def input_std(network: Network, rates) -> jax.Array:
     """Input standard deviation sigma (mV) of each population, shape (P,)."""
     var = (network.K * (network.J**2 + network.J_sd**2)) @ rates + network.K_ext * network.J_ext**2 * network.nu_ext
-    var = 1e-3 * network.neuron.tau_m * var
+    var = 1e-3 * network.neuron_field("tau_m") * var
     pos = var > 0
     return jnp.where(pos, jnp.sqrt(jnp.where(pos, var, 1.0)), 0.0)
 
@@ -179,12 +183,24 @@ def _transfer_params(rates, network):
     if network.input_model == "shot":
         shot = shot_input(network, rates)
         return _lif_shot_rate(network.neuron, shot.mu, shot.rate_exc, shot.jump_exc, shot.rate_inh, shot.jump_inh)
-    return _lif_rate(
-        network.neuron,
-        mean_input(network, rates),
-        input_std(network, rates),
-        SYNAPSE_MODELS[network.synapses],
-    )
+    return _population_rates(network, mean_input(network, rates), input_std(network, rates))
+
+
+def _model_rate(neuron, mu, sigma, correction):
+    """Diffusion-approximation rate (Hz) of one neuron model: the LIF's closed form (with the
+    synapse model's colored-noise correction), the Fokker-Planck engine for EIF and QIF."""
+    if isinstance(neuron, LIF):
+        return _lif_rate(neuron, mu, sigma, correction)
+    return _engine_rate(neuron, mu, sigma, _DEFAULT_STEPS)
+
+
+def _population_rates(network, mu, sigma):
+    """Rates (Hz) of every population at input (mu, sigma), shape (P,): one model for all
+    populations at once, or one model per population."""
+    correction = SYNAPSE_MODELS[network.synapses]
+    if isinstance(network.neuron, tuple):
+        return jnp.stack([_model_rate(m, mu[a], sigma[a], correction) for a, m in enumerate(network.neuron)])
+    return _model_rate(network.neuron, mu, sigma, correction)
 
 
 def solve_rates(
@@ -222,6 +238,9 @@ def solve_rates(
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be an mfjax Network, got {type(network).__name__}")
+    if isinstance(network.synapses, Conductance) and not network.is_lif:
+        raise ValueError("the conductance-based mean field (coba_rate) is for LIF neurons; simulate "
+                         "EIF/QIF networks with conductance synapses with mfjax.spiking.simulate")
     if on_failure not in ("raise", "return"):
         raise ValueError(f"on_failure must be 'raise' or 'return', got {on_failure!r}")
     p = network.num_populations

@@ -103,6 +103,12 @@ def _checked_network(net) -> Network:
             "the linear response is the diffusion theory's (lif_transfer); it has none for "
             f"net.input_model={net.input_model!r}: use input_model='diffusion'"
         )
+    if not net.is_lif:
+        raise ValueError(
+            "the network linear response uses the LIF transfer function (lif_transfer); it has none "
+            "yet for EIF or QIF populations (net.neuron; their single-neuron response is "
+            "mfjax.rate_response)"
+        )
     return net
 
 

@@ -1,4 +1,4 @@
-"""Event-driven simulation of LIF networks described by :class:`mfjax.Network`.
+"""Event-driven simulation of LIF, EIF and QIF networks described by :class:`mfjax.Network`.
 
 One time step of length ``dt`` (ms), for every neuron (NEST's ``iaf_psc_delta`` /
 ``iaf_psc_exp`` order of updates; Rotter & Diesmann 1999 exact integration where linear):
@@ -10,18 +10,9 @@ One time step of length ``dt`` (ms), for every neuron (NEST's ``iaf_psc_delta`` 
    spike's weights, one step after it was emitted, into a ring of future input indexed by
    (arrival step, target);
 2. the external Poisson count ``n ~ Poisson(K_ext nu_ext dt)`` is drawn (:mod:`._drive`);
-3. the membrane is propagated over ``dt``:
-
-   * ``"delta"`` synapses: ``V <- V e^{-dt/tau_m} + mu_dc (1 - e^{-dt/tau_m}) + sum J + J_ext n``
-     (PSP jumps; Brunel 2000), ``mu_dc = tau_m I_ext / C_m``;
-   * exponential current synapses (``network.synapses`` ``"shift"`` or ``"taylor"``):
-     ``dV/dt = (mu_dc - V)/tau_m + I``, ``tau_s dI/dt = -I + tau_s sum J delta(t - t_k)``, so one
-     spike carries the charge of a delta PSP of height ``J`` (the Fourcaud-Brunel convention of
-     the mean-field theory); propagated exactly (``V`` uses ``I`` at the start of the step);
-   * conductance synapses (:class:`mfjax.populations.Conductance`):
-     ``tau_m dV/dt = -V + g_ex (E_ex - V) + g_in (E_in - V) + mu_dc``, exponential Euler with the
-     conductances held over the step, conductances decaying exactly;
-
+3. the membrane is propagated over ``dt`` (:mod:`._dynamics`: exactly for the LIF with delta or
+   exponential current synapses, by exponential Euler with the conductances and the EIF/QIF
+   nonlinearity held over the step otherwise);
    neurons in their refractory period are clamped at ``V_reset`` and ignore their input;
 4. ``V >= V_th`` emits a spike, resets ``V`` to ``V_reset`` and starts ``tau_ref / dt``
    refractory steps; the indices of all spiking neurons of each population are stored in a
@@ -52,6 +43,7 @@ from .._fingerprint import fingerprint
 from ..populations import Conductance, Network
 from . import _kernel
 from . import _statistics as stats
+from ._dynamics import membrane_update, model_kinds, neuron_leaf, per_neuron, propagators
 from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights
 from ._drive import hashed_uniform24, poisson_cdf_table, poisson_from_uniform, poisson_table_bounds, uniform24
 
@@ -168,6 +160,7 @@ class _Plan:
     emission: str = "bits"  # "bits" (loop over spiking neurons; CPU) or "compact" (vectorized)
     delivery: str = "loop"  # "kernel" (compiled CPU kernel, ._kernel), "loop" or "gather" (see _deliver)
     one_thread: bool = False  # keep each step's neuron update on one thread (see _unsplit)
+    models: tuple = ()  # neuron model kind of each population ("lif", "eif", "qif"; ._dynamics)
 
     @property
     def channels(self) -> int:
@@ -177,43 +170,6 @@ class _Plan:
     @property
     def offsets(self):
         return tuple(int(x) for x in np.concatenate([[0], np.cumsum(self.sizes)]))
-
-
-def _per_neuron(plan: _Plan, x):
-    """Broadcast a per-population value (P,) to every neuron (N,)."""
-    x = jnp.broadcast_to(jnp.asarray(x), (len(plan.sizes),))
-    return jnp.repeat(x, np.asarray(plan.sizes), total_repeat_length=sum(plan.sizes))
-
-
-def _propagators(plan: _Plan, net: Network):
-    """Per-neuron constants of the exact/exponential-Euler update over one step."""
-    neuron, dt = net.neuron, plan.dt
-    tau_m = _per_neuron(plan, neuron.tau_m)
-    c = {
-        "decay": jnp.exp(-dt / tau_m),
-        "tau_m": tau_m,
-        "v_th": _per_neuron(plan, neuron.v_th),
-        "v_reset": _per_neuron(plan, neuron.v_reset),
-        "mu_dc": _per_neuron(plan, neuron.tau_m * net.I_ext / neuron.c_m),
-        "ref_steps": _per_neuron(plan, jnp.round(neuron.tau_ref / dt).astype(jnp.int32)),
-        "j_ext": _per_neuron(plan, net.J_ext),
-    }
-    if plan.synapse == "exp":
-        tau_s = _per_neuron(plan, neuron.tau_s)
-        c["syn_decay"] = jnp.exp(-dt / tau_s)
-        # V response at dt to I = 1 at 0: (e^{-dt/tau_s} - e^{-dt/tau_m}) / (1/tau_m - 1/tau_s)
-        rate = 1.0 / tau_s - 1.0 / tau_m
-        x = -dt * rate
-        small = jnp.abs(x) < 1e-6
-        phi = jnp.where(small, 1.0 + 0.5 * x, jnp.expm1(jnp.where(small, 1.0, x)) / jnp.where(small, 1.0, x))
-        c["p21"] = dt * c["decay"] * phi
-        c["tau_s"] = tau_s
-    elif isinstance(plan.synapse, Conductance):
-        g_leak = _per_neuron(plan, neuron.c_m / neuron.tau_m)
-        c["g_leak"] = g_leak
-        c["ex_decay"] = math.exp(-dt / plan.synapse.tau_ex)
-        c["in_decay"] = math.exp(-dt / plan.synapse.tau_in)
-    return c
 
 
 def _deliver(plan, tables, hist, counts, t, n_total, dtype, scalars):
@@ -436,24 +392,7 @@ def _step(plan, tables, c, cdfs, key, carry, t):
         ).astype(dtype)
     ext = c["j_ext"] * n_ext
     refractory = ref > 0
-    if plan.synapse == "delta":
-        v_free = v * c["decay"] + c["mu_dc"] * (1.0 - c["decay"]) + arrivals[0] + ext
-    elif plan.synapse == "exp":
-        (i_syn,) = syn
-        v_free = v * c["decay"] + c["mu_dc"] * (1.0 - c["decay"]) + c["p21"] * i_syn
-        syn = (i_syn * c["syn_decay"] + (arrivals[0] + ext) / c["tau_s"],)
-    else:
-        g_ex, g_in = syn
-        cond = plan.synapse
-        total = 1.0 + g_ex + g_in
-        v_inf = (g_ex * cond.e_ex + g_in * cond.e_in + c["mu_dc"]) / total
-        v_free = v_inf + (v - v_inf) * jnp.exp(-plan.dt * total / c["tau_m"])
-        ext_g = jnp.abs(ext) / c["g_leak"]
-        ext_ex = jnp.where(c["j_ext"] > 0, ext_g, 0.0)
-        syn = (
-            g_ex * c["ex_decay"] + arrivals[0] + ext_ex,
-            g_in * c["in_decay"] + arrivals[1] + (ext_g - ext_ex),
-        )
+    v_free, syn = membrane_update(plan, c, v, syn, arrivals, ext)
     v = jnp.where(refractory, c["v_reset"], v_free)
     if plan.one_thread:
         pin, v = _unsplit(pin, v, t)
@@ -562,14 +501,14 @@ def _run(plan: _Plan, tables: tuple, net: Network, key, state=None):
     from a fresh start or from ``state``."""
     n_total = sum(plan.sizes)
     dtype = jnp.result_type(net.J.dtype, float)
-    c = _propagators(plan, net)
+    c = propagators(plan, net)
     if isinstance(plan.synapse, Conductance):
-        c["weights"] = [_per_neuron(plan, jnp.abs(net.J[:, b])) / c["g_leak"] for b, _, _, _ in plan.groups]
+        c["weights"] = [per_neuron(plan, jnp.abs(net.J[:, b])) / c["g_leak"] for b, _, _, _ in plan.groups]
     else:
-        c["weights"] = [_per_neuron(plan, net.J[:, b]) for b, _, _, _ in plan.groups]
+        c["weights"] = [per_neuron(plan, net.J[:, b]) for b, _, _, _ in plan.groups]
     c["scalar_weights"] = [None if a < 0 else net.J[a, g[0]] for a, g in zip(plan.uniform, plan.groups)]
     if isinstance(plan.synapse, Conductance):
-        g_leak = jnp.broadcast_to(net.neuron.c_m / net.neuron.tau_m, (len(plan.sizes),))
+        g_leak = jnp.broadcast_to(neuron_leaf(net, "c_m") / neuron_leaf(net, "tau_m"), (len(plan.sizes),))
         c["spread_weights"] = [jnp.abs(net.J[a, b]) / g_leak[a] for b, a, _, _ in plan.spread]
     else:
         c["spread_weights"] = [net.J[a, b] for b, a, _, _ in plan.spread]
@@ -698,8 +637,8 @@ def _network_axes(net: Network, vmapped: bool = False):
         shape = jnp.shape(leaf)
         if vmapped:
             batched = field not in _STRUCTURAL
-        elif name.startswith("neuron."):
-            batched = len(shape) == 2
+        elif name.startswith("neuron."):  # (P,) per model, or scalars for one model per population
+            batched = len(shape) == (1 if isinstance(net.neuron, tuple) else 2)
         else:
             batched = len(shape) == _RANK[field] + 1
         if not name.startswith("neuron.") and len(shape) not in (_RANK[field], _RANK[field] + 1):
@@ -847,7 +786,7 @@ def simulate(
             "distributed delays from a Gaussian truncated below one time step (PD14's rule) only"
         )
     K = _concrete("network.K", network.K)
-    tau_ref = _concrete("neuron.tau_ref", network.neuron.tau_ref)
+    tau_ref = _concrete("neuron.tau_ref", neuron_leaf(network, "tau_ref"))
     for x in np.unique(tau_ref):
         _steps("neuron.tau_ref", float(x), dt)
     for leaf_name in ("J", "J_ext", "nu_ext", "I_ext", "J_sd"):
@@ -859,7 +798,7 @@ def simulate(
         synapse = network.synapses
     else:
         synapse = "exp"
-        tau_s = _concrete("neuron.tau_s", network.neuron.tau_s)
+        tau_s = _concrete("neuron.tau_s", neuron_leaf(network, "tau_s"))
         if not np.all(tau_s > 0):
             raise ValueError("exponential synapses need neuron.tau_s > 0")
 
@@ -972,6 +911,7 @@ def simulate(
         emission="bits" if batch_mode == "map" else "compact",
         delivery=_delivery(delivery, batch_mode),
         one_thread=parts > 1 and parts >= _cores(),  # every core runs a slice: no intra-op split
+        models=model_kinds(network),
     )
     origin = _origin(plan, key, connectivity, k_conn, K, redraw_connectivity and batch is not None)
     if state is not None:
