@@ -4,13 +4,13 @@
 
     x[table[i, k] (+ offset, mod modulus)] += weight (* factors[i, k])   for i in spikes[:count]
 
-the same work as the ``jax.lax.fori_loop`` of scatter-adds in :mod:`._simulate`, which XLA:CPU
+the same work as the ``jax.lax.fori_loop`` of scatter-adds in :mod:`._delivery`, which XLA:CPU
 runs at ~1.5 ns per synaptic event; the C++ loop in ``kernels/events.cc`` (next row prefetched,
 four increments per iteration) at ~0.7-0.8 ns (Brunel N = 12,500 on one core: 1.8 s per
 biological second with the XLA loops, 0.96 s with both kernels; ``benchmarks/bench_spiking.py``).  Results are identical: the additions
 happen in the same order.  :func:`emit` lists one population's spiking neurons in the spike
 ring and updates the online spike statistics, in one pass that skips silent neurons eight at a
-time (instead of :func:`._simulate._emit_bits` and :func:`._statistics.accumulate`, dense passes
+time (instead of :func:`._delivery.emit_bits` and :func:`._statistics.accumulate`, dense passes
 over every neuron).
 
 The kernel is compiled on first use with the system's C++ compiler (``$CXX``, else ``c++``)

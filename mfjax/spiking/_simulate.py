@@ -19,6 +19,9 @@ One time step of length ``dt`` (ms), for every neuron (NEST's ``iaf_psc_delta`` 
    ring of the last ``max(d_ab) + 1`` steps (on the CPU by a loop over the set bits of 32-neuron
    words, elsewhere by stream compaction).
 
+The step (:func:`_step`) calls small pieces, each in a module of its own: :mod:`._delivery`
+(steps 1 and 4), :mod:`._drive` (2), :mod:`._dynamics` (3); the connection tables it reads
+come from :mod:`._tables` and batches of runs are mapped by :mod:`._batching`.
 Statistics are accumulated online (spike counts, inter-spike-interval moments) and a bounded
 record is kept (population spike counts per step, the spike raster of a sample, a few membrane
 traces); :mod:`._statistics` turns them into rates, CV, Fano factors, correlations, spectra.
@@ -28,9 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import weakref
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache, partial
 
 import equinox as eqx
@@ -38,14 +38,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_checked_array, as_key, is_concrete
+from .._checks import as_checked_array, as_key
 from .._fingerprint import fingerprint
 from ..populations import Conductance, Network
 from . import _kernel
 from . import _statistics as stats
-from ._dynamics import membrane_update, model_kinds, neuron_leaf, per_neuron, propagators
-from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity, draw_delays_and_weights
+from ._batching import (batch_program, check_memory, concrete, cores, network_axes, run_in_slices, unbatch_structure,
+                        worker_count)
+from ._connectivity import CONNECTIVITY_RULES, Connectivity, build_connectivity
+from ._delivery import SINKS, choose_delivery, deliver, deliver_spread, emit, emit_bits
 from ._drive import hashed_uniform24, poisson_cdf_table, poisson_from_uniform, poisson_table_bounds, uniform24
+from ._dynamics import membrane_update, model_kinds, neuron_leaf, per_neuron, propagators
+from ._tables import plan_blocks, spread_ring_bound, tables_for, whole_steps
 
 __all__ = ["simulate", "SimulationResult"]
 
@@ -142,7 +146,7 @@ class _Plan:
     groups: tuple  # (source population, delay steps, excitatory, block indices)
     uniform: tuple  # per group: a target population whose J applies to all its targets, or -1
     ring: int
-    emit_chunks: tuple  # per population: words per top_k (_emit_bits), spikes per gather (_scatter_chunks)
+    emit_chunks: tuple  # per population: words per top_k (._delivery.emit_bits), spikes per gather (._delivery.scatter_chunks)
     steps: int
     dt: float
     synapse: object  # "delta" | "exp" | Conductance
@@ -158,7 +162,7 @@ class _Plan:
     spread: tuple = ()  # blocks with per-synapse delays/weights: (source, target, excitatory, factors)
     spread_ring: int = 0  # future-input ring length (steps) of those blocks
     emission: str = "bits"  # "bits" (loop over spiking neurons; CPU) or "compact" (vectorized)
-    delivery: str = "loop"  # "kernel" (compiled CPU kernel, ._kernel), "loop" or "gather" (see _deliver)
+    delivery: str = "loop"  # "kernel" (compiled CPU kernel, ._kernel), "loop" or "gather" (see ._delivery.deliver)
     one_thread: bool = False  # keep each step's neuron update on one thread (see _unsplit)
     models: tuple = ()  # neuron model kind of each population ("lif", "eif", "qif"; ._dynamics)
 
@@ -172,193 +176,6 @@ class _Plan:
         return tuple(int(x) for x in np.concatenate([[0], np.cumsum(self.sizes)]))
 
 
-def _deliver(plan, tables, hist, counts, t, n_total, dtype, scalars):
-    """Synaptic input arriving at step ``t``.
-
-    For each of the ``n`` spikes of a group's source population ``delay`` steps ago (read from
-    the ring) the merged table row is read as one contiguous slice and its targets are
-    incremented, so the work is the number of synapses of the neurons that fired: by a loop
-    over the spikes (``plan.delivery`` ``"kernel"`` in C++ or ``"loop"``, XLA's loop; ~5x
-    faster on the CPU than gathering all rows at once) or, for accelerators, ``"gather"``: a
-    few wide operations per step (:func:`_scatter_chunks`).  Groups
-    whose weight is the same for every target (``scalars[g]`` not None) add that weight into
-    one shared array (fewer arrays to keep in cache); the others count spikes in their own
-    array, weighted per target afterwards.  Returns (shared array or None, per-group counts).
-    """
-    shared = None
-    if any(w is not None for w in scalars):
-        shared = jnp.zeros(n_total + _SINKS, dtype)
-    counts_out = []
-    for g, (b, delay, _, _) in enumerate(plan.groups):
-        slot = (t - delay) % plan.ring
-        row = jax.lax.dynamic_index_in_dim(hist[b], slot, keepdims=False)
-        value = 1.0 if scalars[g] is None else scalars[g]
-
-        def body(j, x, row=row, table=tables[g], value=value):
-            targets = jax.lax.dynamic_index_in_dim(table, row[j], keepdims=False)
-            return x.at[targets].add(value, mode="promise_in_bounds")
-
-        x0 = jnp.zeros(n_total + _SINKS, dtype) if scalars[g] is None else shared
-        if plan.delivery == "kernel":
-            x = _kernel.deliver(tables[g], row, counts[b][slot], x0, value)
-        elif plan.delivery == "gather":
-            rows = partial(_rows, tables[g], value=value)
-            x = _scatter_chunks(x0, row, counts[b][slot], plan.emit_chunks[b], rows, n_total)
-        else:
-            x = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, x0)
-        if scalars[g] is None:
-            counts_out.append(x[:n_total])
-        else:
-            shared = x
-            counts_out.append(None)
-    return (None if shared is None else shared[:n_total]), counts_out
-
-
-def _deliver_spread(plan, tables, hist, counts, arrive, t, weights):
-    """Input arriving at step ``t`` through blocks with per-synapse delays and weights.
-
-    The spikes of step ``t - 1`` are added into ``arrive`` (per channel, a flat ring of
-    ``spread_ring`` rows of ``N + _SINKS`` future inputs): a table entry holds
-    ``delay_steps * row_length + target``, so one add of the spike's row offset (modulo the
-    ring) gives each synapse's address.  Then row ``t`` is read and cleared.
-    Returns (arriving input per channel, updated rings).
-    """
-    n_total = sum(plan.sizes)
-    width = n_total + _SINKS
-    size = plan.spread_ring * width
-    base = ((t - 1) % plan.spread_ring) * width
-    slot = (t - 1) % plan.ring
-    arrive = list(arrive)
-    for (b, _, exc, _), (index, factors), w in zip(plan.spread, tables, weights):
-        row = jax.lax.dynamic_index_in_dim(hist[b], slot, keepdims=False)
-
-        def body(j, x, row=row, index=index, factors=factors, w=w):
-            i = row[j]
-            addr = jax.lax.dynamic_index_in_dim(index, i, keepdims=False) + base
-            addr = jnp.where(addr >= size, addr - size, addr)
-            value = w if factors is None else w * jax.lax.dynamic_index_in_dim(factors, i, keepdims=False)
-            return x.at[addr].add(value, mode="promise_in_bounds")
-
-        ch = 0 if exc or plan.channels == 1 else 1
-        if plan.delivery == "kernel":
-            arrive[ch] = _kernel.deliver(
-                index, row, counts[b][slot], arrive[ch], w, offset=base, modulus=size, factors=factors
-            )
-        elif plan.delivery == "gather":
-            rows = partial(_ring_rows, index, factors, value=w, base=base, size=size)
-            arrive[ch] = _scatter_chunks(arrive[ch], row, counts[b][slot], plan.emit_chunks[b], rows, n_total)
-        else:
-            arrive[ch] = jax.lax.fori_loop(jnp.int32(0), counts[b][slot], body, arrive[ch])
-    now = (t % plan.spread_ring) * width
-    inputs = [jax.lax.dynamic_slice_in_dim(x, now, n_total) for x in arrive]
-    arrive = [jax.lax.dynamic_update_slice_in_dim(x, jnp.zeros(n_total, x.dtype), now, 0) for x in arrive]
-    return inputs, tuple(arrive)
-
-
-def _scatter_chunks(x, row, count, chunk: int, rows, n_total: int):
-    """Add the synapses of the ``count`` spikes listed in ``row`` into ``x``, ``chunk`` spikes at
-    a time: each chunk is one gather of the spikes' table rows and one scatter-add of all their
-    synapses, and one chunk holds a typical step's spikes (``rate_hint``), so a step costs a few
-    wide operations instead of a loop over its spikes (the layout for accelerators; a burst
-    takes more chunks, so no spike is ever dropped).  ``rows(sources)`` gives the addresses
-    (chunk, K) and values (scalar or (chunk, K)) of the given source neurons' synapses.  Entries
-    of the last chunk past ``count`` add 0 into the sink entries ``n_total ..`` (never read).
-    Adds happen in the order of the loop over spikes, so on the CPU the sums are bit-identical.
-    """
-    lane = jnp.arange(chunk, dtype=jnp.int32)
-
-    def one(c, x):
-        listed = jax.lax.dynamic_slice_in_dim(row, c * chunk, chunk)
-        valid = c * chunk + lane < count
-        address, value = rows(jnp.where(valid, listed, 0))
-        sinks = n_total + jnp.arange(address.shape[-1], dtype=address.dtype) % _SINKS
-        address = jnp.where(valid[:, None], address, sinks)
-        value = jnp.where(valid[:, None], value, jnp.zeros((), x.dtype))
-        return x.at[address].add(value.astype(x.dtype), mode="promise_in_bounds")
-
-    return jax.lax.fori_loop(jnp.int32(0), (count + chunk - 1) // chunk, one, x)
-
-
-def _rows(table, sources, *, value):
-    """Targets of ``sources`` (table rows) and their common weight."""
-    return table[sources].astype(jnp.int32), value
-
-
-def _ring_rows(index, factors, sources, *, value, base, size):
-    """Future-input addresses of ``sources``' synapses in the ring (offset to this step's row,
-    modulo its ``size``) and their weights ``value * factor``."""
-    address = index[sources] + base
-    address = jnp.where(address >= size, address - size, address)
-    return address, value if factors is None else value * factors[sources]
-
-
-def _emit(plan, spiked, hist, counts, t):
-    """Store the indices of this step's spikes of every population in the ring by stream
-    compaction: a spiking neuron's place in the row is the number of spiking neurons before it
-    (a prefix sum), so one scan and one scatter list every spike in index order, however many
-    fired (no loop: the layout for accelerators and ``batch_mode="vmap"``)."""
-    off = plan.offsets
-    slot = t % plan.ring
-    new_hist, new_counts = [], []
-    for b, n_b in enumerate(plan.sizes):
-        s_b = spiked[off[b] : off[b + 1]]
-        place = jnp.cumsum(s_b, dtype=jnp.int32)
-        width = hist[b].shape[-1]
-        row = jnp.full(width, n_b, jnp.int32).at[jnp.where(s_b, place - 1, width)].set(
-            jnp.arange(n_b, dtype=jnp.int32), mode="drop"
-        )
-        new_hist.append(jax.lax.dynamic_update_index_in_dim(hist[b], row, slot, 0))
-        new_counts.append(counts[b].at[slot].set(place[-1]))
-    return tuple(new_hist), tuple(new_counts)
-
-
-_BIT = np.arange(32, dtype=np.uint32).reshape((1, 32))
-
-
-def _emit_bits(plan, spiked, hist, counts, t):
-    """:func:`_emit` for the CPU: each population's spikes are packed into 32-bit words,
-    ``top_k`` picks the non-zero words (in index order; further chunks in a loop) and a loop
-    over their set bits writes every spiking neuron's index into the ring (the work follows
-    the number of spikes, as the compiled kernel's does; a serial loop per spike, so not for
-    GPUs)."""
-    off = plan.offsets
-    slot = t % plan.ring
-    new_hist, new_counts = [], []
-    for b, n_b in enumerate(plan.sizes):
-        n_words = -(-n_b // 32)
-        s_b = spiked[off[b] : off[b + 1]]
-        if n_words * 32 != n_b:
-            s_b = jnp.pad(s_b, (0, n_words * 32 - n_b))
-        words = jnp.sum(s_b.reshape((n_words, 32)).astype(jnp.uint32) << _BIT, axis=1, dtype=jnp.uint32)
-        count = jnp.sum(jax.lax.population_count(words), dtype=jnp.int32)
-        word_index = jnp.arange(n_words, dtype=jnp.int32)
-        k = min(plan.emit_chunks[b], n_words)
-
-        def bit(state, w):
-            bits, h, written = state
-            lowest = bits & (jnp.uint32(0) - bits)
-            i = w * 32 + jax.lax.population_count(lowest - jnp.uint32(1)).astype(jnp.int32)
-            h = h.at[slot, written].set(i, mode="promise_in_bounds")
-            return bits & (bits - jnp.uint32(1)), h, written + 1
-
-        def word(m, state, widx, words):
-            h, written = state
-            w = widx[m]
-            _, h, written = jax.lax.while_loop(lambda st: st[0] != 0, lambda st: bit(st, w), (words[w], h, written))
-            return h, written
-
-        def chunk(state, words=words, word_index=word_index, k=k):
-            h, written, after = state
-            v, widx = jax.lax.top_k(((words != 0) & (word_index > after)).astype(jnp.float32), k)
-            taken = jnp.sum(v > 0, dtype=jnp.int32)
-            h, written = jax.lax.fori_loop(jnp.int32(0), taken, partial(word, widx=widx, words=words), (h, written))
-            return h, written, widx[jnp.maximum(taken - 1, 0)]
-
-        h, _, _ = jax.lax.while_loop(lambda st, count=count: st[1] < count, chunk, (hist[b], jnp.int32(0), jnp.int32(-1)))
-        new_hist.append(h)
-        new_counts.append(counts[b].at[slot].set(count))
-    return tuple(new_hist), tuple(new_counts)
-
 
 def _step(plan, tables, c, cdfs, key, carry, t):
     n_total = sum(plan.sizes)
@@ -366,7 +183,7 @@ def _step(plan, tables, c, cdfs, key, carry, t):
     v, ref, syn, hist, counts, arrive, acc, pin = carry
     dtype = v.dtype
     main_tables, spread_tables = tables
-    shared, spikes_in = _deliver(plan, main_tables, hist, counts, t, n_total, dtype, c["scalar_weights"])
+    shared, spikes_in = deliver(plan, main_tables, hist, counts, t, n_total, dtype, c["scalar_weights"])
     arrivals = [0.0 if shared is None else shared, 0.0]
     for (_, _, exc, _), w, x in zip(plan.groups, c["weights"], spikes_in):
         if x is not None:
@@ -374,7 +191,7 @@ def _step(plan, tables, c, cdfs, key, carry, t):
     if not isinstance(plan.synapse, Conductance):
         arrivals = [arrivals[0] + arrivals[1]]
     if plan.spread:
-        spread_in, arrive = _deliver_spread(plan, spread_tables, hist, counts, arrive, t, c["spread_weights"])
+        spread_in, arrive = deliver_spread(plan, spread_tables, hist, counts, arrive, t, c["spread_weights"])
         arrivals = [x + y for x, y in zip(arrivals, spread_in)]
     step_key = jax.random.fold_in(key, t)
     if plan.rng == "hash":
@@ -410,8 +227,8 @@ def _step(plan, tables, c, cdfs, key, carry, t):
             )
         hist, counts = tuple(hist), tuple(counts)
     else:
-        emit = _emit_bits if plan.emission == "bits" else _emit
-        hist, counts = emit(plan, spiked, hist, counts, t)
+        emit_spikes = emit_bits if plan.emission == "bits" else emit
+        hist, counts = emit_spikes(plan, spiked, hist, counts, t)
         acc = stats.accumulate(acc, spiked, t, plan.transient_steps)
     record = (
         jnp.stack([c_b[t % plan.ring] for c_b in counts]),
@@ -436,64 +253,6 @@ def _unsplit(buffer, x, t):
     buffer = jax.lax.dynamic_update_slice(buffer, x, (jnp.minimum(t, 0),))
     return buffer, buffer[: x.shape[0]]
 
-
-_SINKS = 64  # padding entries scatter into N .. N + 63, not all into one address
-#: tables built for a prebuilt Connectivity (dropped with it), keyed by its id and the structure
-_TABLES: dict = {}
-
-
-def _sinks(table, n):
-    """Padding entries (index ``n``) spread over ``_SINKS`` sink addresses ``n .. n + 63``:
-    increments of a single address form a serial dependency chain that costs ~30% of the
-    delivery time."""
-    return jnp.where(table == n, n + jnp.arange(table.shape[-1], dtype=jnp.int32) % _SINKS, table)
-
-
-def _group_tables(groups, n: int, conn: Connectivity, spread_draws) -> tuple:
-    """The tables the compiled program reads, built eagerly so that XLA reads plain contiguous
-    rows: one per group (the rows of its blocks side by side; uint16 addresses while the
-    network has at most 65,472 neurons, else int32), and per block with distributed
-    delays/weights its future-input addresses ``delay_steps * (N + _SINKS) + target`` and its
-    weight factors (or None).  ``groups``: ``_Plan.groups``; ``n``: number of neurons;
-    ``spread_draws``: (block index, delay steps, factors) per entry of ``_Plan.spread``."""
-    address = jnp.uint16 if n + _SINKS <= 2**16 else jnp.int32  # half the memory traffic where it fits
-    main = tuple(
-        _sinks(jnp.concatenate([conn.tables[i] for i in members], axis=-1), n).astype(address)
-        for _, _, _, members in groups
-    )
-    spread = tuple(
-        (jnp.asarray(steps) * (n + _SINKS) + _sinks(conn.tables[i], n), None if f is None else jnp.asarray(f))
-        for i, steps, f in spread_draws
-    )
-    return main, spread
-
-
-def _tables(members, conn_axis, groups, n: int, spread_params, dt):
-    """The tables of every batch member ((connectivity, key) pairs; stacked when each has its
-    own, ``conn_axis`` 0) and the future-input ring length: every drawn delay (steps
-    1 .. longest) besides the current step."""
-    draws = [_draw_spread(conn, k, spread_params, dt) for conn, k in members]
-    longest = max([int(steps.max()) for draw in draws for _, steps, _ in draw], default=0)
-    per_member = [_group_tables(groups, n, conn, draw) for (conn, _), draw in zip(members, draws)]
-    tables = per_member[0] if conn_axis is None else _stack_tables(per_member, n)
-    return tables, (1 + longest if spread_params else 0)
-
-
-def _stack_tables(per_member, n: int):
-    """Stack the tables of per-member connectivities (for ``redraw_connectivity``), padding
-    rows to the widest draw with a sink (arriving one step later) and factor 0."""
-    def stack(arrays, fill):
-        if arrays[0] is None:
-            return None
-        width = max(x.shape[-1] for x in arrays)
-        return jnp.stack([jnp.pad(x, ((0, 0), (0, width - x.shape[-1])), constant_values=fill) for x in arrays])
-
-    main = tuple(stack([m[0][g] for m in per_member], n) for g in range(len(per_member[0][0])))
-    spread = tuple(
-        (stack([m[1][g][0] for m in per_member], n + _SINKS + n), stack([m[1][g][1] for m in per_member], 0.0))
-        for g in range(len(per_member[0][1]))
-    )
-    return main, spread
 
 
 def _run(plan: _Plan, tables: tuple, net: Network, key, state=None):
@@ -524,7 +283,7 @@ def _run(plan: _Plan, tables: tuple, net: Network, key, state=None):
         jnp.full((plan.ring, (n // s + 2) * s), n, jnp.int32) for s, n in zip(plan.emit_chunks, plan.sizes)
     )
     counts0 = tuple(jnp.zeros(plan.ring, jnp.int32) for _ in plan.sizes)
-    ring_size = plan.spread_ring * (n_total + _SINKS)
+    ring_size = plan.spread_ring * (n_total + SINKS)
     arrive0 = tuple(jnp.zeros(ring_size, dtype) for _ in range(plan.channels if plan.spread else 0))
     t0 = jnp.zeros((), jnp.int32)
     if state is not None:
@@ -542,123 +301,8 @@ def _run(plan: _Plan, tables: tuple, net: Network, key, state=None):
 
 @lru_cache(maxsize=32)
 def _compiled(plan: _Plan, net_axes, key_axis, conn_axis, batch_mode: str = "map"):
-    """The jitted simulation.  A batch (trials and/or parameter points) runs either as a loop
-    over its members inside the one compiled program (``"map"``, the CPU default: the
-    event-driven loops stay scalar-indexed; ``vmap`` turns them into batched gathers and
-    scatters that run as long as the busiest member, 3x slower per trial on the CPU here) or
-    vectorized (``"vmap"``, the default on accelerators, where one wide program fills the
-    device)."""
-    fn = partial(_run, plan)
-    if net_axes is None and key_axis is None and conn_axis is None:
-        return jax.jit(fn)
-    if batch_mode == "vmap":
-
-        def vectorized(conn, net, key, state=None):
-            axes = (conn_axis, net_axes, key_axis, None if state is None else key_axis)
-            return jax.vmap(fn, in_axes=axes)(conn, net, key, state)
-
-        return jax.jit(vectorized)
-
-    def batched(conn, net, key, state=None):
-        args, axes = (conn, net, key, state), (conn_axis, net_axes, key_axis, key_axis)
-        leaves, treedef = jax.tree_util.tree_flatten(args)
-        axis_leaves = treedef.flatten_up_to(_broadcast_axes(axes, args))
-        mapped = [x for x, a in zip(leaves, axis_leaves) if a is not None]
-
-        def one(members):
-            it = iter(members)
-            full = [next(it) if a is not None else x for x, a in zip(leaves, axis_leaves)]
-            return fn(*jax.tree_util.tree_unflatten(treedef, full))
-
-        return jax.lax.map(one, mapped)
-
-    return jax.jit(batched)
-
-
-def _broadcast_axes(axes, args):
-    """Expand a vmap-style ``in_axes`` prefix (None / 0 / pytree) to the full tree of ``args``."""
-    out = []
-    for axis, arg in zip(axes, args):
-        if axis is None or isinstance(axis, int):
-            out.append(jax.tree_util.tree_map(lambda _, a=axis: a, arg))
-        else:
-            out.append(jax.tree_util.tree_map(lambda a, _: a, axis, arg, is_leaf=lambda x: x is None))
-    return tuple(out)
-
-
-def _steps(name, value, dt, *, minimum=0):
-    """value / dt as an integer number of steps, or a clear error."""
-    n = value / dt
-    steps = int(round(n))
-    if abs(n - steps) > 1e-6 * max(1.0, abs(n)):
-        raise ValueError(f"dt = {dt} ms must divide {name} = {value} ms")
-    if steps < minimum:
-        raise ValueError(f"{name} = {value} ms must be at least {minimum} step(s) of dt = {dt} ms")
-    return steps
-
-
-_STRUCTURAL = ("N", "K", "delay", "delay_sd")
-#: rank of each Network array without a batch axis
-_RANK = {"N": 1, "K": 2, "K_ext": 1, "J": 2, "J_ext": 1, "nu_ext": 1, "I_ext": 1, "delay": 2, "J_sd": 2, "delay_sd": 2}
-
-
-def _unbatch_structure(net: Network):
-    """A network built by ``jax.vmap`` carries a batch axis on every array, including the
-    structural ones (``N``, ``K``, ``delay``); those must agree across the batch and are
-    reduced to one copy (an error names the field that varies).  Returns the network and
-    whether it was built that way (``N`` had a batch axis)."""
-    fixed = {}
-    for field in _STRUCTURAL:
-        x = getattr(net, field)
-        if jnp.ndim(x) == _RANK[field] + 1:
-            x = _concrete(f"network.{field}", x)
-            if np.any(x != x[:1]):
-                raise ValueError(f"network.{field} cannot vary across a batch (it fixes array shapes)")
-            fixed[field] = jnp.asarray(x[0])
-    vmapped = "N" in fixed
-    if fixed:
-        net = eqx.tree_at(lambda n: [getattr(n, f) for f in fixed], net, list(fixed.values()))
-    return net, vmapped
-
-
-def _network_axes(net: Network, vmapped: bool = False):
-    """Batch size and vmap axes of a network whose arrays may carry a leading batch axis.
-
-    Unbatched ranks: ``N``, ``K_ext``, ``J_ext``, ``nu_ext``, ``I_ext`` (P,); ``K``, ``J``,
-    ``delay`` (P, P); neuron fields scalar or (P,), batched as (B, P).  A network built by
-    ``jax.vmap`` (``vmapped``) has the batch axis on every non-structural array.
-    """
-    p = net.num_populations
-    leaves, treedef = jax.tree_util.tree_flatten_with_path(net)
-    sizes, axes = set(), []
-    for path, leaf in leaves:
-        name = ".".join(str(getattr(k, "name", k)) for k in path)
-        field = name.split(".")[-1]
-        shape = jnp.shape(leaf)
-        if vmapped:
-            batched = field not in _STRUCTURAL
-        elif name.startswith("neuron."):  # (P,) per model, or scalars for one model per population
-            batched = len(shape) == (1 if isinstance(net.neuron, tuple) else 2)
-        else:
-            batched = len(shape) == _RANK[field] + 1
-        if not name.startswith("neuron.") and len(shape) not in (_RANK[field], _RANK[field] + 1):
-            raise ValueError(f"network.{field} has shape {shape}; expected {(p,) * _RANK[field]}")
-        if batched and field in _STRUCTURAL:
-            raise ValueError(f"network.{field} cannot vary across a batch (it fixes array shapes)")
-        if batched:
-            sizes.add(shape[0])
-        axes.append(0 if batched else None)
-    if len(sizes) > 1:
-        raise ValueError(f"batched network arrays disagree on the batch size: {sorted(sizes)}")
-    if not sizes:
-        return None, None
-    return sizes.pop(), jax.tree_util.tree_unflatten(treedef, axes)
-
-
-def _concrete(name, x):
-    if not is_concrete(x):
-        raise ValueError(f"{name} must be concrete: call simulate() outside jit (it is compiled inside)")
-    return np.asarray(x, float)
+    """The jitted simulation of ``plan`` over the batch the axes describe (:func:`._batching.batch_program`)."""
+    return batch_program(partial(_run, plan), net_axes, key_axis, conn_axis, batch_mode)
 
 
 def simulate(
@@ -744,6 +388,84 @@ def simulate(
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be an mfjax Network, got {type(network).__name__}")
+    _check_options(duration=duration, dt=dt, rate_hint=rate_hint, bin_size=bin_size, count_window=count_window,
+                   segment=segment, transient=transient, workers=workers, batch_mode=batch_mode, delivery=delivery,
+                   rng=rng, sample_size=sample_size, record_v=record_v)
+    duration, dt, transient = float(duration), float(dt), float(transient)
+    steps = whole_steps("duration", duration, dt, minimum=1)
+    transient_steps = whole_steps("transient", transient, dt)
+    bin_steps = whole_steps("bin_size", bin_size, dt, minimum=1)
+    window_steps = whole_steps("count_window", count_window, dt, minimum=1)
+
+    network, vmapped = unbatch_structure(network)
+    sizes_f = concrete("network.N", network.N)
+    if np.any(sizes_f != np.round(sizes_f)) or np.any(sizes_f < 1):
+        raise ValueError(f"network.N must hold positive integers for a simulation, got {sizes_f}")
+    sizes = tuple(int(n) for n in sizes_f)
+    p = len(sizes)
+    batch, net_axes = network_axes(network, vmapped)
+    if np.any(concrete("network.delay_sd", network.delay_sd) > 0) and network.delay_distribution != "truncated_gaussian":
+        raise ValueError(
+            f"network.delay_distribution={network.delay_distribution!r}: the simulator draws "
+            "distributed delays from a Gaussian truncated below one time step (PD14's rule) only"
+        )
+    K = concrete("network.K", network.K)
+    for x in np.unique(concrete("neuron.tau_ref", neuron_leaf(network, "tau_ref"))):
+        whole_steps("neuron.tau_ref", float(x), dt)
+    for leaf_name in ("J", "J_ext", "nu_ext", "I_ext", "J_sd"):
+        as_checked_array(f"network.{leaf_name}", concrete(f"network.{leaf_name}", getattr(network, leaf_name)))
+    synapse = _synapse_model(network)
+    groups, uniform, spread, spread_params, ring = plan_blocks(network, synapse, K, dt)
+
+    # a chunk (words per top_k of the CPU emission, spikes per gather) holds about twice the
+    # typical number of spikes per step
+    typical = [n * rate_hint * dt * 1e-3 for n in sizes]
+    emit_chunks = tuple(int(min(n, max(16, math.ceil(2 * e)))) for n, e in zip(sizes, typical))
+    lam = (concrete("network.K_ext", network.K_ext) * concrete("network.nu_ext", network.nu_ext)
+           * dt * 1e-3).reshape((-1, p))
+    table_range = tuple(poisson_table_bounds(float(lam[:, a].min()), float(lam[:, a].max())) for a in range(p))
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    sample = tuple(int(i) for a in range(p) for i in range(offsets[a], offsets[a] + min(sample_size, sizes[a])))
+    rec_v = tuple(int(i) for a in range(p) for i in range(offsets[a], offsets[a] + min(record_v, sizes[a])))
+
+    key, key_axis, batch = _trial_keys(key, batch)
+    factor_synapses = sum(float(K[a, b] * sizes[a]) for (b, a, _, f) in spread if f)
+    channels = 2 if isinstance(synapse, Conductance) else 1
+    check_memory(batch or 1, steps, len(sample), len(rec_v), sizes, K,
+                 spread=(spread_ring_bound(spread_params, dt) * channels, factor_synapses))
+
+    k_conn = connectivity_key(key if key.ndim == 0 else key[0])
+    if connectivity is None:
+        connectivity = network.connectivity
+    redrawn = redraw_connectivity and batch is not None
+    members, conn_axis = _connectivity_members(connectivity, k_conn, sizes, K, batch if redrawn else None)
+    tables, spread_ring = tables_for(connectivity, members, conn_axis, groups, sum(sizes), spread_params, dt, k_conn)
+    del members
+    if batch_mode is None:
+        batch_mode = "map" if jax.default_backend() == "cpu" else "vmap"
+    parts = worker_count(workers, batch)
+    plan = _Plan(
+        sizes=sizes, groups=groups, uniform=uniform, ring=ring, emit_chunks=emit_chunks, steps=steps, dt=dt,
+        synapse=synapse, table_range=table_range, sample=sample, record_v=rec_v,
+        transient_steps=transient_steps, bin_steps=bin_steps, window_steps=window_steps,
+        segment_bins=max(2, int(round(segment / bin_size))), rng=rng, shared_drive=bool(np.all(lam == lam[:, :1])),
+        spread=spread, spread_ring=spread_ring,
+        emission="bits" if batch_mode == "map" else "compact",
+        delivery=choose_delivery(delivery, batch_mode),
+        one_thread=parts > 1 and parts >= cores(),  # every core runs a slice: no intra-op split
+        models=model_kinds(network),
+    )
+    origin = _origin(plan, key, connectivity, k_conn, K, redrawn)
+    if state is not None:
+        state = _checked_state(state, origin, transient, (sum(sizes),) if batch is None else (batch, sum(sizes)))
+    fn = _compiled(plan, net_axes, key_axis, conn_axis, batch_mode)
+    result = run_in_slices(fn, (tables, network, key, state), (conn_axis, net_axes, key_axis, key_axis), batch, parts)
+    return dataclasses.replace(result, state=dataclasses.replace(result.state, origin=jnp.asarray(origin)))
+
+
+def _check_options(*, duration, dt, rate_hint, bin_size, count_window, segment, transient, workers, batch_mode,
+                   delivery, rng, sample_size, record_v) -> None:
+    """Clear errors for :func:`simulate`'s options, before anything is drawn or compiled."""
     for name, value in (("duration", duration), ("dt", dt), ("rate_hint", rate_hint),
                         ("bin_size", bin_size), ("count_window", count_window), ("segment", segment)):
         as_checked_array(name, value, positive=True)
@@ -765,178 +487,61 @@ def simulate(
     for name, value in (("sample_size", sample_size), ("record_v", record_v)):
         if not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    duration, dt, transient = float(duration), float(dt), float(transient)
-    steps = _steps("duration", duration, dt, minimum=1)
-    transient_steps = _steps("transient", transient, dt)
-    bin_steps = _steps("bin_size", bin_size, dt, minimum=1)
-    window_steps = _steps("count_window", count_window, dt, minimum=1)
 
-    network, vmapped = _unbatch_structure(network)
-    sizes_f = _concrete("network.N", network.N)
-    if np.any(sizes_f != np.round(sizes_f)) or np.any(sizes_f < 1):
-        raise ValueError(f"network.N must hold positive integers for a simulation, got {sizes_f}")
-    sizes = tuple(int(n) for n in sizes_f)
-    p = len(sizes)
-    batch, net_axes = _network_axes(network, vmapped)
-    delay = _concrete("network.delay", network.delay)
-    delay_sd = _concrete("network.delay_sd", network.delay_sd)
-    if np.any(delay_sd > 0) and network.delay_distribution != "truncated_gaussian":
-        raise ValueError(
-            f"network.delay_distribution={network.delay_distribution!r}: the simulator draws "
-            "distributed delays from a Gaussian truncated below one time step (PD14's rule) only"
-        )
-    K = _concrete("network.K", network.K)
-    tau_ref = _concrete("neuron.tau_ref", neuron_leaf(network, "tau_ref"))
-    for x in np.unique(tau_ref):
-        _steps("neuron.tau_ref", float(x), dt)
-    for leaf_name in ("J", "J_ext", "nu_ext", "I_ext", "J_sd"):
-        as_checked_array(f"network.{leaf_name}", _concrete(f"network.{leaf_name}", getattr(network, leaf_name)))
 
+def _synapse_model(network: Network):
+    """``"delta"``, ``"exp"`` (exponential currents: the ``"shift"`` / ``"taylor"`` mean-field
+    corrections simulate the same network) or the :class:`Conductance` description."""
     if network.synapses == "delta":
-        synapse = "delta"
-    elif isinstance(network.synapses, Conductance):
-        synapse = network.synapses
-    else:
-        synapse = "exp"
-        tau_s = _concrete("neuron.tau_s", neuron_leaf(network, "tau_s"))
-        if not np.all(tau_s > 0):
-            raise ValueError("exponential synapses need neuron.tau_s > 0")
+        return "delta"
+    if isinstance(network.synapses, Conductance):
+        return network.synapses
+    tau_s = concrete("neuron.tau_s", neuron_leaf(network, "tau_s"))
+    if not np.all(tau_s > 0):
+        raise ValueError("exponential synapses need neuron.tau_s > 0")
+    return "exp"
 
-    groups = {}  # (source, delay, excitatory) -> block indices, in connectivity order
-    blocks = []
-    spread = []  # blocks with per-synapse delays/weights: (source, target, excitatory, factors)
-    spread_params = []  # (block index, delay, delay_sd, relative weight sd)
-    J = _concrete("network.J", network.J).reshape((-1, p, p))
-    J_sd = _concrete("network.J_sd", network.J_sd).reshape((-1, p, p))
-    for a in range(p):
-        for b in range(p):
-            if K[a, b] == 0:
-                continue
-            excitatory = True
-            if isinstance(synapse, Conductance):
-                signs = np.sign(J[:, a, b])
-                if np.any(signs != signs[0]):
-                    raise ValueError(f"J[{a}, {b}] changes sign across the batch (conductance channel)")
-                excitatory = bool(signs[0] >= 0)
-            if delay_sd[a, b] > 0 or np.any(J_sd[:, a, b] > 0):
-                rel = _relative_spread(J[:, a, b], J_sd[:, a, b], f"[{a}, {b}]")
-                if delay_sd[a, b] == 0:
-                    _steps(f"delay[{a}, {b}]", float(delay[a, b]), dt, minimum=1)
-                elif delay[a, b] <= 0:
-                    raise ValueError(f"delay[{a}, {b}] must be positive when delay_sd[{a}, {b}] > 0")
-                spread.append((b, a, excitatory, rel > 0))
-                spread_params.append((len(blocks), float(delay[a, b]), float(delay_sd[a, b]), rel))
-            else:
-                d = _steps(f"delay[{a}, {b}]", float(delay[a, b]), dt, minimum=1)
-                groups.setdefault((b, d, excitatory), []).append(len(blocks))
-            blocks.append((a, b))
-    groups = tuple((b, d, e, tuple(m)) for (b, d, e), m in groups.items())
-    # current-based groups whose weight is the same for every target population (and batch
-    # member) add that weight directly
-    uniform = []
-    for b, _, _, members in groups:
-        targets = [blocks[i][0] for i in members]
-        column = J[:, targets, b]
-        same = not isinstance(synapse, Conductance) and bool(np.all(column == column[:, :1]))
-        uniform.append(targets[0] if same else -1)
-    ring = max([d for _, d, _, _ in groups] + [1 if spread else 0]) + 1
 
-    # a chunk (words per top_k of the CPU emission, spikes per gather) holds about twice the
-    # typical number of spikes per step
-    typical = [n * rate_hint * dt * 1e-3 for n in sizes]
-    emit_chunks = tuple(int(min(n, max(16, math.ceil(2 * e)))) for n, e in zip(sizes, typical))
-
-    lam = (_concrete("network.K_ext", network.K_ext) * _concrete("network.nu_ext", network.nu_ext)
-           * dt * 1e-3).reshape((-1, p))
-    table_range = tuple(poisson_table_bounds(float(lam[:, a].min()), float(lam[:, a].max())) for a in range(p))
-    shared_drive = bool(np.all(lam == lam[:, :1]))
-
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    sample = tuple(int(i) for a in range(p) for i in range(offsets[a], offsets[a] + min(sample_size, sizes[a])))
-    rec_v = tuple(int(i) for a in range(p) for i in range(offsets[a], offsets[a] + min(record_v, sizes[a])))
-    segment_bins = max(2, int(round(segment / bin_size)))
-
-    # keys: one per trial; network batch and key batch must agree
+def _trial_keys(key, batch):
+    """(keys, their batch axis or None, batch size): one key per trial; a single key with a
+    batched network is split into one per member; a key batch must match the network's."""
     key = as_key("key", key)
     if key.ndim > 1:
         raise ValueError(f"key must be one key or a 1-d batch of keys, got shape {key.shape}")
     if key.ndim == 1:
         if batch is not None and key.shape[0] != batch:
             raise ValueError(f"key batch ({key.shape[0]}) must match the network batch ({batch})")
-        batch = key.shape[0]
-    key_axis = 0 if key.ndim == 1 else None
-    if batch is not None and key.ndim == 0:
-        key = jax.random.split(key, batch)
-        key_axis = 0
-    factor_synapses = sum(float(K[a, b] * sizes[a]) for (b, a, _, f) in spread if f)
-    channels = 2 if isinstance(synapse, Conductance) else 1
-    _check_memory(batch or 1, steps, len(sample), len(rec_v), sizes, K,
-                  spread=(_spread_ring_bound(spread_params, dt) * channels, factor_synapses))
+        return key, 0, key.shape[0]
+    if batch is not None:
+        return jax.random.split(key, batch), 0, batch
+    return key, None, None
 
-    k_conn = connectivity_key(key if key.ndim == 0 else key[0])
-    if connectivity is None:
-        connectivity = network.connectivity
+
+def _connectivity_members(connectivity, k_conn, sizes, K, redraw: int | None):
+    """The (connectivity, key) pairs of a run and their batch axis: a prebuilt
+    :class:`Connectivity` (checked against the network), one drawn by the named rule, or one
+    per batch member (``redraw`` members, ``redraw_connectivity``)."""
     if isinstance(connectivity, Connectivity):
         connectivity.check_matches(sizes, K)
-        members, conn_axis = [(connectivity, k_conn)], None
-    elif connectivity in CONNECTIVITY_RULES:
-        if redraw_connectivity and batch is not None:
-            keys = jax.random.split(k_conn, batch)
-            members, conn_axis = [(build_connectivity(k, sizes, K, connectivity), k) for k in keys], 0
-        else:
-            members, conn_axis = [(build_connectivity(k_conn, sizes, K, connectivity), k_conn)], None
-    else:
+        return [(connectivity, k_conn)], None
+    if connectivity not in CONNECTIVITY_RULES:
         raise ValueError(f"connectivity must be one of {CONNECTIVITY_RULES} or a Connectivity, got {connectivity!r}")
+    if redraw is not None:
+        return [(build_connectivity(k, sizes, K, connectivity), k) for k in jax.random.split(k_conn, redraw)], 0
+    return [(build_connectivity(k_conn, sizes, K, connectivity), k_conn)], None
 
-    # a prebuilt connectivity reused with the same structure: its tables are already built
-    built = None
-    if isinstance(connectivity, Connectivity):
-        cache_key = (id(connectivity), groups, tuple(spread_params), dt, np.asarray(jax.random.key_data(k_conn)).tobytes())
-        built = _TABLES.get(cache_key)
-    if built is None:
-        built = _tables(members, conn_axis, groups, sum(sizes), spread_params, dt)
-        if isinstance(connectivity, Connectivity):
-            _TABLES[cache_key] = built
-            weakref.finalize(connectivity, _TABLES.pop, cache_key, None)
-    tables, spread_ring = built
-    del members, built
-    if batch_mode is None:
-        batch_mode = "map" if jax.default_backend() == "cpu" else "vmap"
-    parts = _worker_count(workers, batch)
-    plan = _Plan(
-        sizes=sizes, groups=groups, uniform=tuple(uniform), ring=ring, emit_chunks=emit_chunks, steps=steps, dt=dt,
-        synapse=synapse, table_range=table_range, sample=sample, record_v=rec_v,
-        transient_steps=transient_steps, bin_steps=bin_steps, window_steps=window_steps,
-        segment_bins=segment_bins, rng=rng, shared_drive=shared_drive, spread=tuple(spread), spread_ring=spread_ring,
-        emission="bits" if batch_mode == "map" else "compact",
-        delivery=_delivery(delivery, batch_mode),
-        one_thread=parts > 1 and parts >= _cores(),  # every core runs a slice: no intra-op split
-        models=model_kinds(network),
-    )
-    origin = _origin(plan, key, connectivity, k_conn, K, redraw_connectivity and batch is not None)
-    if state is not None:
-        if not isinstance(state, SimulationState):
-            raise TypeError(f"state must be a SimulationState (result.state), got {type(state).__name__}")
-        if transient:
-            raise ValueError("transient must be 0 when continuing from a state")
-        expected = (sum(sizes),) if batch is None else (batch, sum(sizes))
-        if tuple(np.shape(state.v)) != expected:
-            raise ValueError(f"state.v has shape {np.shape(state.v)}; this network and key need {expected}")
-        _check_origin(state.origin, origin)
-        state = dataclasses.replace(state, origin=None)
-    fn = _compiled(plan, net_axes, key_axis, conn_axis, batch_mode)
-    args = (tables, network, key, state)
-    axes = (conn_axis, net_axes, key_axis, key_axis)
-    if parts == 1:
-        return _with_origin(fn(*args), origin)
-    # a batch on a multi-core CPU: equal slices run concurrently from threads (XLA releases
-    # the GIL; one compiled program serves every slice)
-    size = batch // parts
-    slices = [_batch_slice(args, axes, slice(i * size, (i + 1) * size)) for i in range(parts)]
-    with ThreadPoolExecutor(parts) as pool:
-        results = list(pool.map(lambda a: jax.block_until_ready(fn(*a)), slices))
-    result = jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs), *results)
-    return _with_origin(result, origin)
+
+def _checked_state(state, origin, transient, expected_shape):
+    """``state`` ready to continue from: a :class:`SimulationState` of this network, key and
+    connectivity (its origin record checked), with ``transient`` 0."""
+    if not isinstance(state, SimulationState):
+        raise TypeError(f"state must be a SimulationState (result.state), got {type(state).__name__}")
+    if transient:
+        raise ValueError("transient must be 0 when continuing from a state")
+    if tuple(np.shape(state.v)) != expected_shape:
+        raise ValueError(f"state.v has shape {np.shape(state.v)}; this network and key need {expected_shape}")
+    _check_origin(state.origin, origin)
+    return dataclasses.replace(state, origin=None)
 
 
 _ORIGIN_PARTS = ("key", "connectivity", "structure (sizes, delay ring, synapse model, dt, rate_hint)")
@@ -969,114 +574,7 @@ def _check_origin(found, expected: np.ndarray) -> None:
                              "connectivity and network structure as the run that produced it")
 
 
-def _with_origin(result: SimulationResult, origin: np.ndarray) -> SimulationResult:
-    return dataclasses.replace(result, state=dataclasses.replace(result.state, origin=jnp.asarray(origin)))
-
-
-def _delivery(delivery, batch_mode) -> str:
-    """How spikes are delivered: as asked; by default on the CPU the compiled kernel with
-    members run one after another (``batch_mode="map"``) where it builds, else XLA's loop; on
-    accelerators the chunked gather/scatter."""
-    if delivery is not None:
-        return delivery
-    if jax.default_backend() != "cpu":
-        return "gather"
-    return "kernel" if batch_mode == "map" and _kernel.available() else "loop"
-
-
-def _worker_count(workers, batch) -> int:
-    """Number of concurrent slices of a batch: a divisor of the batch size, at most the CPU
-    cores (1 on accelerators, where one program already fills the device)."""
-    if batch is None or batch < 2:
-        return 1
-    if workers is None:
-        if jax.default_backend() != "cpu":
-            return 1
-        workers = _cores()
-    workers = max(1, min(int(workers), batch))
-    while batch % workers:
-        workers -= 1
-    return workers
-
-
-def _cores() -> int:
-    """CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def _batch_slice(args, axes, sl):
-    """``args`` with every batched leaf (axis 0 in ``axes``) restricted to ``sl``."""
-    leaves, treedef = jax.tree_util.tree_flatten(args)
-    axis_leaves = treedef.flatten_up_to(_broadcast_axes(axes, args))
-    return jax.tree_util.tree_unflatten(treedef, [x[sl] if a is not None else x for x, a in zip(leaves, axis_leaves)])
-
-
 def connectivity_key(key):
     """The key from which :func:`simulate` draws the connectivity for a run keyed ``key``."""
     return jax.random.fold_in(key, 0x5EED)
 
-
-def _relative_spread(J, J_sd, where: str) -> float:
-    """J_sd / |J| of one block, the same for every batch member (it fixes the drawn factors)."""
-    if np.any((J == 0) & (J_sd > 0)):
-        raise ValueError(f"J_sd{where} > 0 needs J{where} != 0 (weights keep the sign of J)")
-    rel = np.where(J_sd > 0, J_sd / np.where(J == 0, 1.0, np.abs(J)), 0.0)
-    if not np.allclose(rel, rel[0], rtol=1e-6, atol=0.0):
-        raise ValueError(f"J_sd{where} / |J{where}| cannot vary across a batch (it fixes the drawn weights)")
-    return float(rel[0])
-
-
-def _spread_ring_bound(spread_params, dt) -> int:
-    """Upper bound on the future-input ring length (steps): drawn delays are cut at
-    ``delay + 10 delay_sd`` (a normal exceeds that with probability < 1e-23 per synapse)."""
-    if not spread_params:
-        return 0
-    longest = max(d + 10.0 * sd for _, d, sd, _ in spread_params)
-    return int(math.floor(longest / dt + 0.5)) + 2
-
-
-def _draw_spread(conn, key, spread_params, dt):
-    """Per-synapse delay steps and weight factors of every spread block (see
-    :func:`draw_delays_and_weights`), keyed by ``key`` and the block index."""
-    out = []
-    limit = _spread_ring_bound(spread_params, dt) - 1
-    for i, d, sd, rel in spread_params:
-        steps, factors = draw_delays_and_weights(
-            jax.random.fold_in(key, 1 + i), conn.tables[i], dummy=sum(conn.sizes), dt=dt, delay=d, delay_sd=sd, rel_sd=rel
-        )
-        out.append((i, np.minimum(steps, limit), factors))
-    return out
-
-
-def _memory_limit() -> int | None:
-    """Bytes a run may use: the accelerator's memory (the limit of JAX's allocator there), else
-    the host's physical memory; None where neither can be read."""
-    device = jax.devices()[0]
-    if device.platform != "cpu":
-        stats = device.memory_stats() or {}
-        if "bytes_limit" in stats:
-            return int(stats["bytes_limit"])
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _check_memory(batch, steps, n_sample, n_v, sizes, K, limit_bytes=None, spread=(0, 0.0)):
-    """Refuse, before compiling, a run whose records and state would not fit in memory.
-    ``spread``: (future-input ring rows, all channels; synapses with drawn weight factors)."""
-    n = sum(sizes)
-    synapses = float(np.sum(np.asarray(K) * np.asarray(sizes)[:, None]))
-    rows, factor_synapses = spread
-    need = (batch * (steps * (n_sample + 4 * n_v + 4 * len(sizes)) + 40 * n + 4 * rows * (n + _SINKS))
-            + 4.6 * synapses + 8 * factor_synapses)
-    if limit_bytes is None:
-        limit_bytes = _memory_limit()
-        if limit_bytes is None:
-            return
-    if need > 0.8 * limit_bytes:
-        raise MemoryError(
-            f"this simulation needs about {need / 2**30:.1f} GiB ({batch} runs x {steps} steps, "
-            f"{synapses:.3g} synapses) but {limit_bytes / 2**30:.1f} GiB are available here: "
-            "shorten it, batch fewer runs, or record fewer neurons (sample_size, record_v)"
-        )

@@ -137,7 +137,7 @@ def test_trials_and_parameters_batch_in_one_program():
 def test_concurrent_slices_of_a_batch_reproduce_each_members_run(monkeypatch):
     # every core running a slice of the batch: the neuron update is then kept on one thread
     # (an in-place update, _unsplit); each member's spikes must be those of its own run
-    monkeypatch.setattr(_simulate, "_cores", lambda: 2)
+    monkeypatch.setattr(_simulate, "cores", lambda: 2)
     net = mfjax.brunel_a(g=5.0, eta=2.0, N_E=800, epsilon=0.1)
     keys = jax.random.split(jax.random.key(11), 2)
     conn = spiking.build_connectivity(jax.random.key(1), (800, 200), net.K)
@@ -254,12 +254,12 @@ def test_bad_network_and_key_are_refused():
 
 
 def test_a_batch_that_cannot_fit_is_refused_before_compiling():
-    from mfjax.spiking._simulate import _check_memory
+    from mfjax.spiking._batching import check_memory
 
     # 1000 trials x 10^5 steps x 200 recorded neurons = 20 GB of raster alone
     with pytest.raises(MemoryError, match="sample_size"):
-        _check_memory(1000, 100_000, 200, 2, (10000, 2500), np.array([[1000, 250], [1000, 250]]), limit_bytes=8 * 2**30)
-    _check_memory(8, 10_000, 200, 2, (10000, 2500), np.array([[1000, 250], [1000, 250]]), limit_bytes=8 * 2**30)
+        check_memory(1000, 100_000, 200, 2, (10000, 2500), np.array([[1000, 250], [1000, 250]]), limit_bytes=8 * 2**30)
+    check_memory(8, 10_000, 200, 2, (10000, 2500), np.array([[1000, 250], [1000, 250]]), limit_bytes=8 * 2**30)
 
 
 def test_continuing_from_a_state_reproduces_an_uninterrupted_run(tmp_path):
