@@ -105,7 +105,7 @@ def sampled(a, samples: int = 65536) -> np.ndarray:
     a = np.asarray(a)
     flat = a.reshape(-1)
     stride = max(1, flat.size // samples)
-    return np.concatenate([np.asarray(a.shape, np.int64).view(np.uint8), flat[::stride].view(np.uint8)])
+    return np.concatenate([np.asarray(a.shape, np.int64).view(np.uint8), np.ascontiguousarray(flat[::stride]).view(np.uint8)])
 
 
 def file_digest(path) -> str:

@@ -212,3 +212,15 @@ def test_run_chunks_refuses_a_folder_of_another_run(chunked, change, field):
         args["sample_size"] = 20
     with pytest.raises(ValueError, match=f"field '{field}'"):
         spiking.run_chunks(net, 40.0, **args)
+
+
+def test_a_large_prebuilt_connectivity_has_a_digest():
+    """Tables of more than 65,536 entries are fingerprinted from a strided sample (regression:
+    the strided view of int tables could not be read as bytes, so simulate() with a prebuilt
+    connectivity of a 12,500-neuron network failed)."""
+    K = np.array([[400.0, 100.0], [400.0, 100.0]])
+    a = spiking.build_connectivity(jax.random.key(0), (4000, 1000), K)
+    b = spiking.build_connectivity(jax.random.key(1), (4000, 1000), K)
+    assert max(np.asarray(t).size for t in a.tables) > 65536
+    assert a.digest() == spiking.build_connectivity(jax.random.key(0), (4000, 1000), K).digest()
+    assert a.digest() != b.digest()
