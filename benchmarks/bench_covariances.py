@@ -82,7 +82,6 @@ def references() -> None:
 def pairwise_timing(n_e: int) -> dict:
     """mfjax's pairwise_covariances against NNMT's CVs + effective connectivity + covariances
     on the same working point of an (n_e + n_e/4)-neuron realisation."""
-    import jax.numpy as jnp
     from mfjax import populations as pop
 
     neurons = pairwise_network(n_e, 80.0, seed=5)

@@ -68,7 +68,9 @@ def _cases():
         add(lambda bad, fn=fn: fn(eif, 10.0, bad), "sigma", POSITIVE, label=fn.__name__)
         add(lambda bad, fn=fn: fn(bad, 10.0, 3.0), "neuron", [None, "EIF", {"tau_m": 20.0}], label=fn.__name__)
         add(lambda bad, fn=fn: fn(eif, 10.0, 3.0, steps=bad), "steps", COUNT, label=fn.__name__)
-    add(lambda bad: mfjax.rate_response(eif, 10.0, 3.0, bad), "frequency", NONNEGATIVE, label="rate_response")
+    # complex frequencies are accepted (analytic continuation) inside the decay-rate bound
+    add(lambda bad: mfjax.rate_response(eif, 10.0, 3.0, bad), "frequency",
+        [b for b in NONNEGATIVE if not isinstance(b, complex)] + [10.0 + 30.0j], label="rate_response")
     add(lambda bad: mfjax.rate_response(eif, 10.0, 3.0, 5.0, modulation=bad), "modulation", ["gain", None, 1],
         label="rate_response")
     add(lambda bad: mfjax.firing_rate(eif, 10.0, 3.0, method=bad), "method", ["exact", None], label="firing_rate")

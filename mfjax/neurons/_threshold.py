@@ -78,6 +78,9 @@ __all__ = ["firing_rate", "rate_response", "isi_cv", "stationary_density", "METH
 
 METHODS = ("auto", "threshold_integration")
 _DEFAULT_STEPS = 128
+#: decay rates 2 pi Im(f) tau_m below this at complex frequencies (the reach of lif_transfer,
+#: kept for the engine, where it is verified against scipy)
+_DECAY_BOUND = 3.0
 _LEVELS = 4  # Romberg levels: steps, 2, 4 and 8 steps
 _ERROR_POWERS = (2, 3, 4)
 _STATIONARY_POWERS = (3, 4)
@@ -361,20 +364,26 @@ def firing_rate(neuron, mu, sigma, *, method: str = "auto", steps: int = _DEFAUL
 MODULATIONS = ("mean", "variance")
 
 
-@partial(jax.jit, static_argnames=("steps", "modulation"))
-def _engine_response(neuron, mu, sigma, frequency, steps, modulation):
+@partial(jax.jit, static_argnames="steps")
+def _engine_responses(neuron, mu, sigma, frequency, steps):
+    """``(d nu/d mu, d nu/d sigma^2)`` (Hz/mV, Hz/mV^2) at ``frequency`` (Hz, real or complex),
+    both from the same sweeps (the solutions M and S are integrated together)."""
     real = jnp.result_type(float, mu, sigma, frequency, neuron.tau_m, neuron.v_th)
     a = 2j * math.pi * jnp.asarray(frequency, jnp.result_type(real, jnp.complex64)) / 1000.0
 
     def level(n):
         stat, mod = _sweep(neuron, mu, sigma, a, n)
-        forced = mod.m[2] if modulation == "mean" else mod.m[3]
         # tau_ref phi + m_A + e^{-a tau_ref} m_B in the modulated scale (true = scaled e^{log_w})
         den = (neuron.tau_ref * _phi(1, -a * neuron.tau_ref) * jnp.exp(-mod.log_w)
                + mod.m[0] + jnp.exp(-a * neuron.tau_ref) * mod.m[1])
-        return -_rate_from(stat, neuron.tau_ref) * forced / den
+        return -_rate_from(stat, neuron.tau_ref)[None] * mod.m[2:] / den[None]
 
-    return 1000.0 * _romberg(_levels(level, steps))
+    both = 1000.0 * _romberg(_levels(level, steps))
+    return both[0], both[1]
+
+
+def _engine_response(neuron, mu, sigma, frequency, steps, modulation):
+    return _engine_responses(neuron, mu, sigma, frequency, steps)[MODULATIONS.index(modulation)]
 
 
 def rate_response(neuron, mu, sigma, frequency, *, modulation: str = "mean", method: str = "auto",
@@ -394,7 +403,12 @@ def rate_response(neuron, mu, sigma, frequency, *, modulation: str = "mean", met
 
     Args:
         neuron, mu, sigma, method, steps: as :func:`firing_rate`.
-        frequency: Hz, real, >= 0; broadcasts with the rest (``frequency[:, None]``).
+        frequency: Hz, real and >= 0, or complex (``f = f_r + i f_i``: the mode
+            ``e^{2 pi i f_r t}`` growing at the rate ``-2 pi f_i``; decay rates ``2 pi f_i``
+            below ``3/tau_m``, as :func:`mfjax.lif_transfer`; the engine integrates the
+            modulated equations with ``a = 2 pi i f`` as they stand, which gives the analytic
+            continuation the characteristic equation of a network needs); broadcasts with the
+            rest (``frequency[:, None]``).
         modulation: ``"mean"`` or ``"variance"``.
 
     Returns:
@@ -402,10 +416,16 @@ def rate_response(neuron, mu, sigma, frequency, *, modulation: str = "mean", met
     """
     if modulation not in MODULATIONS:
         raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}")
-    if jnp.iscomplexobj(frequency):
-        raise ValueError("frequency must be real (Hz); complex frequencies are not supported by this engine")
     conds = _check(neuron, mu, sigma, method, steps)
-    conds.require("frequency", frequency, nonnegative=True)
+    if jnp.iscomplexobj(frequency):
+        conds.require("frequency (real part)", jnp.real(frequency))
+        conds.require("frequency (imaginary part)", jnp.imag(frequency))
+        f_im, tau_m = jnp.broadcast_arrays(jnp.imag(frequency), jnp.asarray(neuron.tau_m))
+        conds.where(f"frequency: the decay rate 2 pi Im(f) of a complex frequency must stay below "
+                    f"{_DECAY_BOUND}/tau_m, i.e. Im(f) < {_DECAY_BOUND}/(2 pi tau_m)",
+                    ~(2.0 * math.pi * f_im * tau_m / 1000.0 < _DECAY_BOUND - 1e-9))
+    else:
+        conds.require("frequency", frequency, nonnegative=True)
     if _closed_form(neuron, method):
         if modulation == "mean":
             return conds.enforce(lif_transfer(neuron, mu, sigma, frequency, synaptic_filter=False))

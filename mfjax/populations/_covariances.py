@@ -39,7 +39,7 @@ from .._checks import as_checked_array
 from ..neurons._lif import _lif_cv
 from ..neurons._transfer import LowPassFit
 from ._network import SYNAPSE_MODELS, Network
-from ._response import Theory, _check_autocovariance, _coupling, _lead, _neuron_sources, _prepare
+from ._response import Theory, _check_autocovariance, _coupling, _lead, _neuron_sources, _prepare, _require_lif
 
 __all__ = ["Covariances", "covariances", "PairwiseCovariances", "pairwise_covariances"]
 
@@ -185,7 +185,7 @@ def covariances(net: Network, rates=None, *, window=None, autocovariance: str = 
         >>> cov.correlation[..., 0, 0]  # mean E-E count correlation in 10, 100, 1000 ms
     """
     theory = Theory(bool(refractory_phase), bool(variance_response))
-    _check_autocovariance(autocovariance, transfer)
+    _check_autocovariance(autocovariance, transfer, net)
     if window is not None:
         window = as_checked_array("window", window, positive=True)
         resolution = float(as_checked_array("resolution", resolution, positive=True))
@@ -271,6 +271,8 @@ def pairwise_covariances(net: Network, rates=None, *, cv=None, variance_response
     if not bool(np.all(np.asarray(net.N) == 1)):
         raise ValueError("net must be a neuron-level network (N = 1 for every population): "
                          "build one with mfjax.spiking.neuron_network")
+    if cv is None:
+        _require_lif(net, "pairwise_covariances with cv=None (lif_cv); pass cv= (e.g. mfjax.isi_cv of each population)")
     wp, f, conds = _prepare(net, jnp.zeros(()), rates, None)
     W = jnp.real(_coupling(net, wp, f, None, Theory(True, bool(variance_response))))
     if cv is None:

@@ -59,6 +59,8 @@ import numpy as np
 from .._batching import flat_under_vmap
 from .._checks import Conditions, as_checked_array, as_int, is_concrete
 from ..neurons._spectrum import _spike_spectrum_parts
+from ..neurons._lif import LIF
+from ..neurons._threshold import _DEFAULT_STEPS, _engine_responses
 from ..neurons._transfer import LowPassFit, _check_transfer_call, _responses
 from ._delays import characteristic, delay_conditions
 from ._eigenmodes import SensitivityMeasure, after, all_mode_sensitivities, eigenvalue_trajectories, mode_sensitivity
@@ -103,13 +105,15 @@ def _checked_network(net) -> Network:
             "the linear response is the diffusion theory's (lif_transfer); it has none for "
             f"net.input_model={net.input_model!r}: use input_model='diffusion'"
         )
-    if not net.is_lif:
-        raise ValueError(
-            "the network linear response uses the LIF transfer function (lif_transfer); it has none "
-            "yet for EIF or QIF populations (net.neuron; their single-neuron response is "
-            "mfjax.rate_response)"
-        )
     return net
+
+
+def _require_lif(net: Network, what: str) -> None:
+    """Refuse what has a closed form for LIF populations only (the spike-train spectrum, the
+    CV of :func:`mfjax.neurons.lif_cv`)."""
+    if not net.is_lif:
+        raise ValueError(f"{what} needs LIF populations (closed forms); this network has EIF or QIF "
+                         "populations (net.neuron), for which mfjax has no spike-train spectrum")
 
 
 def working_point(net: Network, rates=None, conds: Conditions | None = None, *, need_sigma: bool = True) -> WorkingPoint:
@@ -175,6 +179,9 @@ def _transfer(net: Network, wp: WorkingPoint, f, transfer, theory: Theory):
     leaves it out (and for a low-pass rate model).  No checks."""
     if transfer is not None:
         return transfer(f), None
+    if not net.is_lif:
+        h, h_var = _model_responses(net, wp, f)
+        return h, (h_var if theory.variance else None)
     neuron, mu, sigma = net.neuron, wp.mu, wp.sigma
     if theory.shared:
         neuron = jax.tree_util.tree_map(lambda v: jnp.reshape(v, (-1,))[:1], neuron)
@@ -195,6 +202,26 @@ def _transfer(net: Network, wp: WorkingPoint, f, transfer, theory: Theory):
     return h, (h_var if theory.variance else None)
 
 
+def _model_responses(net: Network, wp: WorkingPoint, f):
+    """``(h, h_var)`` of networks with EIF or QIF populations (delta synapses, white noise):
+    each population's :func:`mfjax.rate_response` to the mean and to the variance (the
+    threshold-integration engine, which includes the reset's phase, at real or complex ``f``:
+    the engine integrates the modulated Fokker-Planck equation with ``a = 2 pi i f`` as it
+    stands, so a complex ``f`` gives the analytic continuation that the characteristic equation
+    needs); LIF populations of a mixed network take the same closed forms as an all-LIF network."""
+
+    def one(neuron, mu, sigma, freq):
+        if isinstance(neuron, LIF):
+            h, h_var, _ = _responses(neuron, mu, sigma, freq, SYNAPSE_MODELS["delta"], True)
+            return h, h_var
+        return _engine_responses(neuron, mu, sigma, freq, _DEFAULT_STEPS)
+
+    if isinstance(net.neuron, tuple):
+        parts = [one(m, wp.mu[a], wp.sigma[a], f) for a, m in enumerate(net.neuron)]
+        return tuple(jnp.stack([part[k] for part in parts], axis=-1) for k in (0, 1))
+    return one(net.neuron, wp.mu, wp.sigma, f[..., None])
+
+
 def _lead(x, nd: int):
     """``x`` with ``nd`` leading axes of length 1 (explicit broadcasting against a grid)."""
     return jnp.reshape(x, (1,) * nd + jnp.shape(x))
@@ -206,7 +233,7 @@ def _weights(net: Network, f, responses):
     rates, :mod:`._rates`, times the responses to each)."""
     h, h_var = responses
     p, nd = net.num_populations, jnp.ndim(f)
-    tau_m = _lead(jnp.broadcast_to(jnp.asarray(net.neuron.tau_m, net.K.dtype), (p,)) * 1e-3, nd)  # s
+    tau_m = _lead(jnp.asarray(net.neuron_field("tau_m"), net.K.dtype) * 1e-3, nd)  # s
     fb = jnp.broadcast_to(f[..., None, None], f.shape + (p, p))
     D = characteristic(fb, _lead(net.delay, nd), _lead(net.delay_sd, nd), net.delay_distribution)
     W = (tau_m * h)[..., :, None] * _lead(net.K * net.J, nd)
@@ -228,9 +255,11 @@ def _prepare(net, frequency, rates, transfer, name="frequency"):
     f = _check_frequency(name, frequency, conds)
     wp = working_point(net, rates, conds, need_sigma=transfer is None)
     if transfer is None:
-        _check_transfer_call(net.neuron, wp.mu, wp.sigma, f[..., None], SYNAPSE_MODELS[net.synapses])
+        if net.is_lif:
+            _check_transfer_call(net.neuron, wp.mu, wp.sigma, f[..., None], SYNAPSE_MODELS[net.synapses])
         # traced conditions of that call: the same as ``conds`` holds plus the decay-rate bound
-        tau_m = jnp.broadcast_to(jnp.asarray(net.neuron.tau_m), (net.num_populations,))
+        # (for EIF/QIF populations the same bound: the reach in which the engine is verified)
+        tau_m = jnp.asarray(net.neuron_field("tau_m"))
         conds.where(
             f"{name}: the decay rate 2 pi Im(f) must stay below 3/tau_m (reach of the transfer function)",
             ~(2 * math.pi * jnp.imag(f)[..., None] * _lead(tau_m, f.ndim) / 1000.0 < 3.0 - 1e-9),
@@ -306,11 +335,13 @@ def _spectra_of(W, source):
 AUTOCOVARIANCES = ("poisson", "renewal")
 
 
-def _check_autocovariance(autocovariance, transfer):
+def _check_autocovariance(autocovariance, transfer, net):
     if autocovariance not in AUTOCOVARIANCES:
         raise ValueError(f"autocovariance must be one of {AUTOCOVARIANCES}, got {autocovariance!r}")
     if autocovariance == "renewal" and transfer is not None:
         raise ValueError("autocovariance='renewal' needs the LIF working point (its spike-train spectrum), not a LowPassFit transfer")
+    if autocovariance == "renewal" and isinstance(net, Network):
+        _require_lif(net, "autocovariance='renewal' (the LIF spike-train spectrum)")
 
 
 def _renewal_excess(net: Network, wp: WorkingPoint, f, autocovariance: str):
@@ -346,7 +377,7 @@ def cross_spectra(net: Network, frequency, rates=None, *, autocovariance: str = 
     Lindner, Doiron & Longtin 2005, Phys. Rev. E 72:061919, and Trousdale et al. 2012, PLoS
     Comput. Biol. 8:e1002408).  Other arguments as :func:`effective_connectivity` (real
     frequencies)."""
-    _check_autocovariance(autocovariance, transfer)
+    _check_autocovariance(autocovariance, transfer, net)
     wp, f, conds = _prepare(net, frequency, rates, transfer)
     conds.where("frequency: spectra need real frequencies", jnp.imag(f) != 0)
     theory = Theory(bool(refractory_phase), bool(variance_response))

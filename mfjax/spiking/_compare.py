@@ -136,22 +136,25 @@ class SpectrumComparison(eqx.Module):
 
 
 def compare_spectra(network: Network, duration: float = 10000.0, *, key=None, transient: float = 200.0,
-                    bin_size: float = 1.0, segment: float = 256.0, f_min: float = 10.0, autocovariance: str = "renewal",
+                    bin_size: float = 1.0, segment: float = 256.0, f_min: float = 10.0, autocovariance: str | None = None,
                     **kwargs) -> SpectrumComparison:
     """Simulate ``network`` and put the linear-response prediction of its population-rate
     spectra beside the measured ones (Bos et al. 2016 eq. 18, binned as the simulator bins,
     :func:`binned_spectra`), with the stability of the working point
     (:func:`mfjax.populations.stability`) for the states past an instability.
 
-    ``autocovariance`` defaults to ``"renewal"``: the theory is driven by the LIF's own spike-train
-    spectrum (:func:`mfjax.neurons.lif_spike_spectrum`); ``"poisson"`` is Bos et al.'s form, whose
-    low-frequency power is too large by about ``1/CV^2`` for neurons firing regularly.
+    ``autocovariance`` defaults to ``"renewal"`` for LIF networks: the theory is driven by the LIF's
+    own spike-train spectrum (:func:`mfjax.neurons.lif_spike_spectrum`); ``"poisson"`` (the default
+    with EIF or QIF populations, whose spike-train spectrum mfjax does not compute) is Bos et al.'s
+    form, whose low-frequency power is too large by about ``1/CV^2`` for neurons firing regularly.
 
     ``kwargs`` go to :func:`mfjax.spiking.simulate`.  The spectrum's resolution is
     ``1000/segment`` Hz; its relative standard error ``1/sqrt(segments)``.
     """
     if key is None:
         key = jax.random.key(0)
+    if autocovariance is None:
+        autocovariance = "renewal" if network.is_lif else "poisson"
     theory = solve_rates(network)
     st = stability(network, theory)
     sim = simulate(network, duration, key=key, transient=transient, bin_size=bin_size, segment=segment, **kwargs)

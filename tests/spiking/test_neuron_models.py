@@ -119,8 +119,8 @@ def test_bad_neuron_descriptions_are_named():
         Network((EIF_, LIF_), base.K, base.J, **args, input_model="shot")
     with pytest.raises(TypeError, match="keep the neuron model"):
         _brunel(LIF_).replace(neuron=EIF_)
-    with pytest.raises(ValueError, match="EIF or QIF"):
-        mfjax.populations.effective_connectivity(_brunel(EIF_), jnp.array([1.0]))
+    with pytest.raises(ValueError, match="decay rate"):
+        mfjax.populations.effective_connectivity(_brunel(EIF_), jnp.array([10.0 + 30.0j]))
     with pytest.raises(ValueError, match="c_m"):
         EIF(tau_m=20.0, tau_ref=2.0, v_th=30.0, v_reset=10.0, delta_t=2.0, v_t=20.0, c_m=-1.0)
     assert isinstance(Conductance(), Conductance)
