@@ -72,15 +72,12 @@ from .._checks import Conditions
 from ._lif import LIF, lif_rate
 from ._models import check_model, drift, drift_integral, grid_stretch, lower_bound
 from ._propagator import _phi, step_weights
-from ._transfer import lif_transfer, lif_variance_transfer
+from ._transfer import check_complex_frequency, lif_transfer, lif_variance_transfer
 
 __all__ = ["firing_rate", "rate_response", "isi_cv", "stationary_density", "METHODS"]
 
 METHODS = ("auto", "threshold_integration")
 _DEFAULT_STEPS = 128
-#: decay rates 2 pi Im(f) tau_m below this at complex frequencies (the reach of lif_transfer,
-#: kept for the engine, where it is verified against scipy)
-_DECAY_BOUND = 3.0
 _LEVELS = 4  # Romberg levels: steps, 2, 4 and 8 steps
 _ERROR_POWERS = (2, 3, 4)
 _STATIONARY_POWERS = (3, 4)
@@ -418,12 +415,7 @@ def rate_response(neuron, mu, sigma, frequency, *, modulation: str = "mean", met
         raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}")
     conds = _check(neuron, mu, sigma, method, steps)
     if jnp.iscomplexobj(frequency):
-        conds.require("frequency (real part)", jnp.real(frequency))
-        conds.require("frequency (imaginary part)", jnp.imag(frequency))
-        f_im, tau_m = jnp.broadcast_arrays(jnp.imag(frequency), jnp.asarray(neuron.tau_m))
-        conds.where(f"frequency: the decay rate 2 pi Im(f) of a complex frequency must stay below "
-                    f"{_DECAY_BOUND}/tau_m, i.e. Im(f) < {_DECAY_BOUND}/(2 pi tau_m)",
-                    ~(2.0 * math.pi * f_im * tau_m / 1000.0 < _DECAY_BOUND - 1e-9))
+        check_complex_frequency(frequency, neuron.tau_m, conds)
     else:
         conds.require("frequency", frequency, nonnegative=True)
     if _closed_form(neuron, method):

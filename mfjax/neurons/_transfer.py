@@ -69,11 +69,16 @@ def _check_transfer_call(neuron, mu, sigma, frequency, correction) -> Conditions
     conds = _check_call(neuron, mu, sigma, correction, sigma_positive=True)
     if isinstance(frequency, (bool, np.bool_)) or np.asarray(getattr(frequency, "dtype", None) == bool).any():
         raise ValueError("frequency must be numeric (Hz), got a boolean")
+    return check_complex_frequency(frequency, neuron.tau_m, conds)
+
+
+def check_complex_frequency(frequency, tau_m, conds: Conditions) -> Conditions:
+    """Finite real and imaginary parts, and the decay rate 2 pi Im f below MAX_SHIFT/tau_m:
+    the reach of the integrals (see _weber), kept for the Fokker-Planck engine too."""
     f_im = jnp.imag(frequency)
     conds.require("frequency (real part)", jnp.real(frequency))
     conds.require("frequency (imaginary part)", f_im)
-    # decay rate 2 pi Im f below MAX_SHIFT/tau_m: the reach of the integrals (see _weber)
-    f_im, tau_m = jnp.broadcast_arrays(f_im, jnp.asarray(neuron.tau_m))
+    f_im, tau_m = jnp.broadcast_arrays(f_im, jnp.asarray(tau_m))
     decay = 2.0 * math.pi * f_im * tau_m / 1000.0
     conds.where(
         f"frequency: the decay rate 2 pi Im(f) of a complex frequency must stay below "
