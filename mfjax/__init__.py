@@ -3,7 +3,7 @@
 Units everywhere: time ms, voltage mV, rates Hz, currents pA, capacitance pF.
 """
 
-from . import dmft, fit, ising, memory, neurons, populations, solvers, spiking, sweep
+from . import dmft, dynamics, fit, ising, memory, neurons, populations, solvers, spiking, sweep
 from .neurons import EIF, LIF, QIF, firing_rate, isi_cv, lif_cv, lif_rate, lif_shot_rate, lif_spike_spectrum, lif_transfer, lif_variance_transfer, membrane_density, rate_response
 from .populations import Network, brunel_a, microcircuit, mpr_fixed_points, solve_rates
 
@@ -17,6 +17,7 @@ __all__ = [
     "sweep",
     "ising",
     "dmft",
+    "dynamics",
     "memory",
     "spiking",
     "LIF",

@@ -234,6 +234,46 @@ def _cases():
         label="learn_couplings")
     add(lambda bad: memory.gardner_capacity(bad), "kappa", REAL[:4], label="gardner_capacity")
     add(lambda bad: memory.cover_probability(bad, 10), "P", COUNT[:4], label="cover_probability")
+
+    # ---- population dynamics: continuation, Wilson-Cowan, limit cycles, entrainment ----------
+    from mfjax import dynamics, solvers
+
+    wc_domains = dict(tau_e=POSITIVE, tau_i=POSITIVE, a_e=POSITIVE, a_i=POSITIVE, w_ei=POSITIVE, w_ie=POSITIVE,
+                      w_ee=NONNEGATIVE, w_ii=NONNEGATIVE, theta_e=REAL, theta_i=REAL)
+    for field, bads in wc_domains.items():
+        add(lambda bad, f=field: dynamics.WilsonCowan(**{f: bad}), field, bads, label="WilsonCowan")
+    wc = dynamics.WilsonCowan()
+    add(lambda bad: dynamics.wilson_cowan_fixed_points(wc, bad, 0.0), "P_e", REAL[:4], label="wilson_cowan_fixed_points")
+    add(lambda bad: dynamics.wilson_cowan_fixed_points(wc, 1.0, bad), "P_i", REAL[:4], label="wilson_cowan_fixed_points")
+    add(lambda bad: dynamics.wilson_cowan_curves(wc, bad), "E", [0.0, 1.0, -0.5, NAN], label="wilson_cowan_curves")
+    add(lambda bad: dynamics.wilson_cowan_curves(wc, 0.2, bad), "kind", ["saddle", None], label="wilson_cowan_curves")
+    cubic = lambda x, p, _: p + x - x**3 / 3  # noqa: E731
+    x1 = jnp.array([-2.0])
+    for param, bads in dict(steps=COUNT[:4], max_newton=COUNT[:4], max_bifurcations=COUNT[:4], ds=POSITIVE[:6],
+                            ds_min=POSITIVE[:6], ds_max=POSITIVE[:6], max_turn=POSITIVE[:6]).items():
+        add(lambda bad, p=param: solvers.continuation(cubic, x1, 0.0, **{p: bad}), param, bads, label="continuation")
+    add(lambda bad: solvers.continuation(cubic, x1, 0.0, direction=bad), "direction", [0, 2.0, "up"], label="continuation")
+    add(lambda bad: solvers.continuation(cubic, x1, 0.0, p_bounds=bad), "p_bounds", [(1.0, 0.0), (0.0, 0.0)],
+        label="continuation")
+    add(lambda bad: solvers.continuation(cubic, bad, 0.0), "x0", [np.ones((2, 2)), np.array([NAN])], label="continuation")
+    add(lambda bad: solvers.continuation(cubic, x1, bad), "p0", REAL[:3], label="continuation")
+    osc = lambda x, m: dynamics.wilson_cowan_field(m, x, 1.5, 0.0)  # noqa: E731
+    x2 = jnp.array([0.2, 0.1])
+    add(lambda bad: dynamics.periodic_orbit(osc, x2, bad, wc), "period", POSITIVE[:6], label="periodic_orbit")
+    add(lambda bad: dynamics.periodic_orbit(osc, x2, 50.0, wc, steps=bad), "steps", COUNT[:4] + [4], label="periodic_orbit")
+    add(lambda bad: dynamics.periodic_orbit(osc, bad, 50.0, wc), "x0", [np.ones(1), np.array([NAN, 0.1])],
+        label="periodic_orbit")
+    add(lambda bad: dynamics.cycle_guess(osc, x2, wc, dt=bad, transient=10, window=10), "dt", POSITIVE[:6],
+        label="cycle_guess")
+    add(lambda bad: dynamics.cycle_guess(osc, x2, wc, dt=0.1, transient=bad, window=10), "transient", [-1, 1.5, "x"],
+        label="cycle_guess")
+    forced = lambda x, u, m: dynamics.wilson_cowan_field(m, x, 1.5 + u, 0.0)  # noqa: E731
+    add(lambda bad: dynamics.rotation_numbers(forced, x2, bad, 0.1, wc, level=0.2), "frequency", POSITIVE[:4],
+        label="rotation_numbers")
+    add(lambda bad: dynamics.rotation_numbers(forced, x2, 20.0, bad, wc, level=0.2), "amplitude", NONNEGATIVE[:4],
+        label="rotation_numbers")
+    add(lambda bad: dynamics.rotation_numbers(forced, x2, 20.0, 0.1, wc, level=0.2, periods=bad), "periods",
+        COUNT[:4], label="rotation_numbers")
     return cases
 
 

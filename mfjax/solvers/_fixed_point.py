@@ -55,6 +55,15 @@ def default_tolerances(dtype) -> tuple[float, float]:
     return 1e-5, 1e-6
 
 
+def start_and_tolerances(name, x0, rtol, atol):
+    """A solver's 1-d starting array and its tolerances (``None``: :func:`default_tolerances`)."""
+    x0 = jnp.asarray(x0)
+    if x0.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {x0.shape}")
+    d_rtol, d_atol = default_tolerances(x0.dtype)
+    return x0, d_rtol if rtol is None else rtol, d_atol if atol is None else atol
+
+
 @partial(jax.custom_jvp, nondiff_argnums=(0, 1))
 def _implicit(f, matrix_free, x_star, params):
     return x_star
@@ -118,12 +127,7 @@ def solve_fixed_point(
         raise ValueError(f"method must be 'newton' or 'damped', got {method!r}")
     if not 0.0 < damping <= 1.0:
         raise ValueError(f"damping must be in (0, 1], got {damping}")
-    x0 = jnp.asarray(x0)
-    if x0.ndim != 1:
-        raise ValueError(f"x0 must be 1-d, got shape {x0.shape}")
-    d_rtol, d_atol = default_tolerances(x0.dtype)
-    rtol = d_rtol if rtol is None else rtol
-    atol = d_atol if atol is None else atol
+    x0, rtol, atol = start_and_tolerances("x0", x0, rtol, atol)
     fixed = jax.lax.stop_gradient(params)
     eye = jnp.eye(x0.size, dtype=x0.dtype)
 

@@ -1,0 +1,35 @@
+"""Dynamics of population models: the Wilson-Cowan E-I model, limit cycles, phase response and
+entrainment (continuation itself is in :mod:`mfjax.solvers`)."""
+
+from ._entrainment import AdlerTongue, TongueEdges, adler_tongue, input_prc, rotation_numbers, tongue_edges
+from ._orbits import PeriodicOrbit, cycle_guess, periodic_orbit, phase_response, rk4_trajectory
+from ._wilson_cowan import (
+    BifurcationCurves,
+    WilsonCowan,
+    WilsonCowanFixedPoints,
+    wilson_cowan_curves,
+    wilson_cowan_field,
+    wilson_cowan_fixed_points,
+    wilson_cowan_jacobian,
+)
+
+__all__ = [
+    "WilsonCowan",
+    "wilson_cowan_field",
+    "wilson_cowan_jacobian",
+    "WilsonCowanFixedPoints",
+    "wilson_cowan_fixed_points",
+    "BifurcationCurves",
+    "wilson_cowan_curves",
+    "rk4_trajectory",
+    "PeriodicOrbit",
+    "periodic_orbit",
+    "cycle_guess",
+    "phase_response",
+    "input_prc",
+    "AdlerTongue",
+    "adler_tongue",
+    "TongueEdges",
+    "tongue_edges",
+    "rotation_numbers",
+]
