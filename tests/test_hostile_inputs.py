@@ -274,6 +274,24 @@ def _cases():
         label="rotation_numbers")
     add(lambda bad: dynamics.rotation_numbers(forced, x2, 20.0, 0.1, wc, level=0.2, periods=bad), "periods",
         COUNT[:4], label="rotation_numbers")
+    add(lambda bad: dynamics.branching_avalanches(key, bad, 10), "m", NONNEGATIVE[:8] + [60.0],
+        label="branching_avalanches")
+    add(lambda bad: dynamics.branching_avalanches(key, 0.5, bad), "n", COUNT[:4], label="branching_avalanches")
+    add(lambda bad: dynamics.branching_avalanches(key, 0.5, 10, max_generations=bad), "max_generations", COUNT[:4],
+        label="branching_avalanches")
+    add(lambda bad: dynamics.branching_avalanches(bad, 0.5, 10), "key", [0, "x", None], label="branching_avalanches")
+    pre = np.zeros((4, 2), int)
+    add(lambda bad: dynamics.network_avalanches(key, pre, bad, 5), "prob",
+        [np.full((4, 2), 1.5), np.full((4, 2), -0.1), np.full((4, 2), NAN)], label="network_avalanches")
+    add(lambda bad: dynamics.network_avalanches(key, bad, np.full((4, 2), 0.1), 5), "pre",
+        [np.full((4, 2), 7), np.zeros((4, 3), int), np.full((4, 2), 0.5)], label="network_avalanches")
+    add(lambda bad: dynamics.fit_power_law(bad), "data", [np.array([0, 1, 2]), np.array([1.5, 2.0]), np.ones((2, 2)),
+                                                          np.array([1.0, NAN]), np.array([3])], label="fit_power_law")
+    add(lambda bad: dynamics.fit_power_law(np.arange(1, 50), x_min=bad), "x_min", ["auto", 0.0, 100.0, NAN],
+        label="fit_power_law")
+    add(lambda bad: dynamics.fit_power_law(np.arange(1, 50), x_max=bad), "x_max", [10.0, NAN], label="fit_power_law")
+    add(lambda bad: dynamics.fit_power_law(np.arange(1, 50), n_boot=bad), "n_boot", [-1, 1.5, "x"], label="fit_power_law")
+    add(lambda bad: dynamics.fit_power_law(np.arange(1, 50), n_boot=5, key=bad), "key", [None, "x"], label="fit_power_law")
     return cases
 
 

@@ -1,8 +1,11 @@
 """Dynamics of population models: the Wilson-Cowan E-I model, limit cycles, phase response and
-entrainment (continuation itself is in :mod:`mfjax.solvers`)."""
+entrainment; avalanches and criticality with power-law fits (continuation itself is in
+:mod:`mfjax.solvers`)."""
 
+from ._avalanches import Avalanches, borel_pmf, branching_avalanches, branching_duration_cdf, branching_ratio, network_avalanches
 from ._entrainment import AdlerTongue, TongueEdges, adler_tongue, input_prc, rotation_numbers, tongue_edges
 from ._orbits import PeriodicOrbit, cycle_guess, periodic_orbit, phase_response, rk4_trajectory
+from ._powerlaw import PowerLawFit, fit_power_law, power_law_cdf
 from ._wilson_cowan import (
     BifurcationCurves,
     WilsonCowan,
@@ -32,4 +35,13 @@ __all__ = [
     "TongueEdges",
     "tongue_edges",
     "rotation_numbers",
+    "Avalanches",
+    "branching_avalanches",
+    "network_avalanches",
+    "branching_ratio",
+    "borel_pmf",
+    "branching_duration_cdf",
+    "PowerLawFit",
+    "fit_power_law",
+    "power_law_cdf",
 ]
