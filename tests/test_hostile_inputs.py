@@ -292,6 +292,19 @@ def _cases():
     add(lambda bad: dynamics.fit_power_law(np.arange(1, 50), x_max=bad), "x_max", [10.0, NAN], label="fit_power_law")
     add(lambda bad: dynamics.fit_power_law(np.arange(1, 50), n_boot=bad), "n_boot", [-1, 1.5, "x"], label="fit_power_law")
     add(lambda bad: dynamics.fit_power_law(np.arange(1, 50), n_boot=5, key=bad), "key", [None, "x"], label="fit_power_law")
+    W2 = 0.5 * np.eye(2)
+    add(lambda bad: dynamics.linear_network(W2, bad, 1.0), "tau", POSITIVE[:6], label="linear_network")
+    add(lambda bad: dynamics.linear_network(bad, 10.0, 1.0), "W", [np.ones((2, 3)), np.full((2, 2), NAN), 2.0 * np.eye(2)],
+        label="linear_network")
+    add(lambda bad: dynamics.linear_network(W2, 10.0, bad), "D", [-1.0, np.ones(3), np.full(2, NAN)], label="linear_network")
+    add(lambda bad: dynamics.linear_network(W2, 10.0, 1.0, bad), "h", [np.ones(3), np.full(2, INF)], label="linear_network")
+    lin = dynamics.linear_network(W2, 10.0, 1.0)
+    add(lambda bad: dynamics.linear_fisher_information(lin, bad), "readout_noise", NONNEGATIVE[:4],
+        label="linear_fisher_information")
+    add(lambda bad: dynamics.simulate_linear_network(key, lin, 0.0, bad, 10), "dt", POSITIVE[:6],
+        label="simulate_linear_network")
+    add(lambda bad: dynamics.simulate_linear_network(key, lin, 0.0, 1.0, bad), "steps", COUNT[:4],
+        label="simulate_linear_network")
     return cases
 
 

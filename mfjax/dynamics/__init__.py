@@ -4,6 +4,15 @@ entrainment; avalanches and criticality with power-law fits (continuation itself
 
 from ._avalanches import Avalanches, borel_pmf, branching_avalanches, branching_duration_cdf, branching_ratio, network_avalanches
 from ._entrainment import AdlerTongue, TongueEdges, adler_tongue, input_prc, rotation_numbers, tongue_edges
+from ._linear import (
+    LinearNetwork,
+    autocorrelation_time,
+    fisher_information_estimate,
+    linear_fisher_information,
+    linear_network,
+    lyapunov_covariance,
+    simulate_linear_network,
+)
 from ._orbits import PeriodicOrbit, cycle_guess, periodic_orbit, phase_response, rk4_trajectory
 from ._powerlaw import PowerLawFit, fit_power_law, power_law_cdf
 from ._wilson_cowan import (
@@ -44,4 +53,11 @@ __all__ = [
     "PowerLawFit",
     "fit_power_law",
     "power_law_cdf",
+    "LinearNetwork",
+    "linear_network",
+    "lyapunov_covariance",
+    "autocorrelation_time",
+    "linear_fisher_information",
+    "simulate_linear_network",
+    "fisher_information_estimate",
 ]
