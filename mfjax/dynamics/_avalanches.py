@@ -80,16 +80,15 @@ def _run_compacted(advance, state, key, max_generations):
     idx = order[live]
     generation = 0
     while idx.size and generation < max_generations:
-        steps = min(_CHUNK, max_generations - generation)
         pad = _bucket(idx.size)
         batch = {k: np.zeros((pad,) + v.shape[1:], v.dtype) for k, v in final.items()}
         for k in final:
             batch[k][: idx.size] = final[k][idx]
         key, sub = jax.random.split(key)
-        out = advance({k: jnp.asarray(v) for k, v in batch.items()}, sub, steps)
+        out = advance({k: jnp.asarray(v) for k, v in batch.items()}, sub)
         for k in final:
             final[k][idx] = np.asarray(out[k])[: idx.size]
-        generation += steps
+        generation += _CHUNK
         idx = idx[np.asarray(out["alive"])[: idx.size]]
     return final
 
@@ -120,8 +119,7 @@ def branching_avalanches(key, m, n: int, *, max_generations: int = 10_000) -> Av
     m = float(m)
 
     @jax.jit
-    def advance(state, key, steps):
-        del steps  # fixed chunk length (the last chunk may overshoot max_generations; trimmed below)
+    def advance(state, key):  # one chunk of _CHUNK generations
 
         def gen(carry, k):
             z, size, dur = carry
@@ -133,8 +131,7 @@ def branching_avalanches(key, m, n: int, *, max_generations: int = 10_000) -> Av
 
     dtype = np.int64 if jax.config.jax_enable_x64 else np.int32
     state = {"z": np.ones(n, dtype), "size": np.ones(n, dtype), "duration": np.ones(n, dtype), "alive": np.ones(n, bool)}
-    chunks = -(-max_generations // _CHUNK)
-    final = _run_compacted(advance, state, key, chunks * _CHUNK)
+    final = _run_compacted(advance, state, key, max_generations)
     return Avalanches(final["size"].astype(np.int64), final["duration"].astype(np.int64), final["z"] > 0)
 
 
@@ -166,8 +163,7 @@ def network_avalanches(key, pre, prob, n: int, *, max_generations: int = 10_000)
     log_keep = jnp.log1p(-prob_j)  # -inf where prob = 1: then exp(...) = 0 and the unit fires
 
     @jax.jit
-    def advance(state, key, steps):
-        del steps
+    def advance(state, key):  # one chunk of _CHUNK steps
 
         def gen(carry, k):
             s, size, dur = carry
@@ -188,8 +184,7 @@ def network_avalanches(key, pre, prob, n: int, *, max_generations: int = 10_000)
     s0[np.arange(n), seeds] = True
     dtype = np.int64 if jax.config.jax_enable_x64 else np.int32
     state = {"s": s0, "size": np.ones(n, dtype), "duration": np.ones(n, dtype), "alive": np.ones(n, bool)}
-    chunks = -(-max_generations // _CHUNK)
-    final = _run_compacted(advance, state, key, chunks * _CHUNK)
+    final = _run_compacted(advance, state, key, max_generations)
     return Avalanches(final["size"].astype(np.int64), final["duration"].astype(np.int64), np.any(final["s"], axis=-1))
 
 

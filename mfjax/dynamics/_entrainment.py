@@ -33,7 +33,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import Conditions, as_checked_array, as_int
+from .._checks import Conditions, as_int
 from ..solvers import continuation, equilibrium, locate_fold
 from ._orbits import PeriodicOrbit, phase_response, rk4_trajectory
 
@@ -125,7 +125,6 @@ def tongue_edges(
         continuation_steps, ds: the continuation in ``f/f0`` on each side.
     """
     steps_per_period = as_int("steps_per_period", steps_per_period, minimum=16)
-    as_checked_array("amplitude", amplitude, positive=True)
     conds = Conditions()
     conds.require("amplitude", amplitude, positive=True)
     f0 = 1000.0 / jax.lax.stop_gradient(orbit.period)

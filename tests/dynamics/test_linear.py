@@ -73,7 +73,7 @@ def test_linearised_nonlinear_network_slows_down_as_predicted():
     dt, lag, n_steps = 0.05, 40, 400_000
 
     def run(key):
-        noise = jax.random.normal(key, (n_steps,)) * sig * math.sqrt(dt / TAU) * TAU / TAU
+        noise = jax.random.normal(key, (n_steps,)) * sig * math.sqrt(dt / TAU)
 
         def step(x, xi):
             x = x + dt / TAU * (-x + jnp.tanh(J * x + I)) + xi
