@@ -161,6 +161,12 @@ def solve_fixed_point(
             & (n_new <= 10.0 * n_old)
             & jnp.all(jnp.isfinite(x_new))
         )
+        # a step that overshoots the root along its own direction without halving the residual
+        # is Newton bouncing across a steep, curved f (the 2-cycles of strongly inhibitory
+        # networks): reject it, so h shrinks until the step stays on the near side
+        unit_dx = dx / jnp.maximum(norm(dx), 1e-300)
+        overshoot = jnp.vdot(r_new / jnp.maximum(n_new, 1e-300), unit_dx) < 0
+        ok = ok & ~(overshoot & (n_new > 0.5 * n_old))
         growth = jnp.maximum(n_old / jnp.maximum(n_new, 1e-300), 2.0)
         h_new = jnp.where(ok, jnp.clip(h * growth, 1e-6, 1e15), h / 4.0)
         x_out = jnp.where(ok, x_new, x)

@@ -123,3 +123,55 @@ def test_replace_keeps_shapes_and_names_fields():
         net.replace(J=jnp.ones((3, 3)))
     with pytest.raises(ValueError, match="synapses"):
         net.replace(synapses="shift")
+
+
+def _brunel_roots_scipy(g, eta):
+    """Every self-consistent rate of Brunel's model A (nu_E = nu_I) by a scipy bracketing of
+    nu = phi(nu) on a logarithmic grid, with the Siegert rate by scipy quadrature."""
+    from scipy.integrate import quad
+    from scipy.optimize import brentq
+    from scipy.special import erfcx
+
+    def excess(nu):
+        mu = 0.02 * ((1000 - 250 * g) * 0.1 * nu + 1000 * eta)  # nu_ext = 10 eta Hz (nu_thr = 10)
+        sigma = np.sqrt(0.02 * ((1000 + 250 * g * g) * 0.01 * nu + 100 * eta))
+        integral = quad(lambda u: erfcx(-u), (10 - mu) / sigma, (20 - mu) / sigma, epsabs=0, epsrel=1e-13)[0]
+        return 1e3 / (2.0 + 20.0 * np.sqrt(np.pi) * integral) - nu
+
+    grid = np.concatenate([[0.0], np.logspace(-10, np.log10(499.9), 120)])
+    vals = [excess(x) for x in grid]
+    return [brentq(excess, a, b, xtol=1e-13, rtol=1e-15)
+            for a, b, va, vb in zip(grid[:-1], grid[1:], vals[:-1], vals[1:]) if va * vb < 0]
+
+
+_BRUNEL_SWEEP = jax.jit(jax.vmap(lambda g, eta: solve_rates(brunel_a(g, eta), on_failure="return")))
+
+
+def test_default_start_converges_where_newton_used_to_bounce():
+    # strong inhibition and drive (g 8.8-10, eta 6.3-10): the rate map is nearly a step, and
+    # Newton from 0 Hz used to bounce between ~0 and ~75 Hz (359 of the 10,201 points of the
+    # (g, eta) in [0, 10]^2 grid failed before the overshoot rejection)
+    g, eta = np.meshgrid(np.linspace(8.0, 10.0, 21), np.linspace(6.0, 10.0, 21), indexing="ij")
+    sol = _BRUNEL_SWEEP(jnp.asarray(g.ravel()), jnp.asarray(eta.ravel()))
+    assert bool(jnp.all(sol.converged))
+    for k in (0, 150, 300, 440):
+        roots = _brunel_roots_scipy(g.ravel()[k], eta.ravel()[k])
+        assert len(roots) == 1
+        assert float(sol.rates[k, 0]) == pytest.approx(roots[0], rel=1e-9)
+
+
+@pytest.mark.slow
+def test_default_start_converges_on_the_whole_brunel_grid():
+    # issue 19's number: from the default start on 100% of the (g, eta) in [0, 10]^2 grid
+    g, eta = np.meshgrid(np.linspace(0.0, 10.0, 101), np.linspace(0.0, 10.0, 101), indexing="ij")
+    sol = _BRUNEL_SWEEP(jnp.asarray(g.ravel()), jnp.asarray(eta.ravel()))
+    assert int(jnp.sum(~sol.converged)) == 0
+    for k in range(505, g.size, 1000):  # the returned rate is the bracketed root, or one of them
+        if eta.ravel()[k] == 0:  # no input at all: the quiescent state, exactly
+            assert float(sol.rates[k, 0]) == 0.0
+            continue
+        roots = _brunel_roots_scipy(g.ravel()[k], eta.ravel()[k])
+        if not roots:  # quiescent, below the grid's 1e-10 Hz
+            assert float(sol.rates[k, 0]) < 1e-10
+            continue
+        assert min(abs(float(sol.rates[k, 0]) / r - 1) for r in roots) < 1e-9
