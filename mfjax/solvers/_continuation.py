@@ -414,7 +414,9 @@ def branch_bifurcations(F: Callable, branch: Branch, params=None, **kwargs) -> t
             out = locate(F, x, p, params, **kwargs)
             return eqx.tree_at(lambda b: b.valid, out, out.valid & (index >= 0))
 
-        return jax.vmap(one)(indices)
+        # lax.map, not vmap: reverse mode through a batched implicit tangent (a batched
+        # jnp.linalg.solve inside a custom_jvp) fails to transpose for some F (LIF networks)
+        return jax.lax.map(one, indices)
 
     folds = refine(locate_fold, branch.fold_index, branch.fold_test)
     if branch.x.shape[-1] < 2:  # no Hopf point in one dimension: empty slots
