@@ -37,7 +37,7 @@ from .._checks import Conditions, as_int
 from ..solvers import continuation, equilibrium, locate_fold
 from ._orbits import PeriodicOrbit, phase_response, rk4_trajectory
 
-__all__ = ["input_prc", "adler_tongue", "AdlerTongue", "tongue_edges", "TongueEdges", "rotation_numbers"]
+__all__ = ["input_prc", "adler_tongue", "AdlerTongue", "tongue_edges", "TongueEdges", "rotation_numbers", "locking_ratios"]
 
 
 def _forced(F, amplitude, frequency):
@@ -155,6 +155,37 @@ def tongue_edges(
     return conds.enforce(TongueEdges(lo, hi, x_lo, x_hi, ok_lo & ok_hi, jnp.maximum(r_lo, r_hi)))
 
 
+def _check_grid(x0, frequency, amplitude, periods, transient_periods, steps_per_period):
+    periods = as_int("periods", periods, minimum=2)
+    transient_periods = as_int("transient_periods", transient_periods, minimum=0)
+    steps_per_period = as_int("steps_per_period", steps_per_period, minimum=4)
+    conds = Conditions()
+    conds.require("frequency", frequency, positive=True)
+    conds.require("amplitude", amplitude, nonnegative=True)
+    x0 = jnp.asarray(x0, jnp.result_type(float, x0))
+    frequency, amplitude = jnp.broadcast_arrays(jnp.asarray(frequency, x0.dtype), jnp.asarray(amplitude, x0.dtype))
+    return x0, frequency, amplitude, periods, transient_periods, steps_per_period, conds
+
+
+def _stroboscope(F, x0, f, A, params, level, periods, transient_periods, steps_per_period):
+    """Upward crossings of ``level`` by ``x[0]`` over ``periods`` forcing periods (after
+    ``transient_periods``), and the stroboscopic samples at the end of each period."""
+    Fa = _forced(F, A, f)
+    dt = 1000.0 / f / steps_per_period
+    x = rk4_trajectory(Fa, x0, dt, transient_periods * steps_per_period, params, keep=False)
+    t_start = transient_periods * steps_per_period * dt
+
+    def period(carry, j):
+        x, count = carry
+        path = rk4_trajectory(Fa, x, dt, steps_per_period, params, t0=t_start + j * steps_per_period * dt)
+        u = path[:, 0]
+        up = jnp.sum((u[:-1] < level) & (u[1:] >= level))
+        return (path[-1], count + up), path[-1]
+
+    (_, count), samples = jax.lax.scan(period, (x, jnp.asarray(0)), jnp.arange(periods))
+    return count, samples
+
+
 def rotation_numbers(
     F: Callable,
     x0,
@@ -183,35 +214,63 @@ def rotation_numbers(
     Returns:
         ``(rotation, locked)``: oscillator cycles per forcing period over the window, and
         whether the stroboscopic map has settled (then the rotation number is an integer p of a
-        p:1 lock; 1:1 where it is 1).
+        p:1 lock; 1:1 where it is 1).  :func:`locking_ratios` finds p:q locks.
     """
-    periods = as_int("periods", periods, minimum=2)
-    transient_periods = as_int("transient_periods", transient_periods, minimum=0)
-    steps_per_period = as_int("steps_per_period", steps_per_period, minimum=4)
-    conds = Conditions()
-    conds.require("frequency", frequency, positive=True)
-    conds.require("amplitude", amplitude, nonnegative=True)
-    x0 = jnp.asarray(x0, jnp.result_type(float, x0))
-    frequency, amplitude = jnp.broadcast_arrays(jnp.asarray(frequency, x0.dtype), jnp.asarray(amplitude, x0.dtype))
+    x0, frequency, amplitude, periods, transient, steps, conds = _check_grid(
+        x0, frequency, amplitude, periods, transient_periods, steps_per_period)
 
     def one(f, A):
-        Fa = _forced(F, A, f)
-        dt = 1000.0 / f / steps_per_period
-        x = rk4_trajectory(Fa, x0, dt, transient_periods * steps_per_period, params, keep=False)
-        t_start = transient_periods * steps_per_period * dt
-
-        def period(carry, j):
-            x, count = carry
-            path = rk4_trajectory(Fa, x, dt, steps_per_period, params, t0=t_start + j * steps_per_period * dt)
-            u = path[:, 0]
-            up = jnp.sum((u[:-1] < level) & (u[1:] >= level))
-            return (path[-1], count + up), path[-1]
-
-        (x_end, count), samples = jax.lax.scan(period, (x, jnp.asarray(0)), jnp.arange(periods))
+        count, samples = _stroboscope(F, x0, f, A, params, level, periods, transient, steps)
         tail = samples[periods // 2:]
-        settled = jnp.max(jnp.abs(tail - x_end[None])) <= tol
+        settled = jnp.max(jnp.abs(tail - samples[-1][None])) <= tol
         return count / periods, settled
 
     flat = jax.vmap(one)(frequency.ravel(), amplitude.ravel())
     rotation, locked = (a.reshape(frequency.shape) for a in flat)
     return conds.enforce((rotation, locked))
+
+
+def locking_ratios(
+    F: Callable,
+    x0,
+    frequency,
+    amplitude,
+    params=None,
+    *,
+    level,
+    max_period: int = 4,
+    periods: int = 120,
+    transient_periods: int = 100,
+    steps_per_period: int = 64,
+    tol: float = 1e-6,
+):
+    """The p:q mode locking of the forced oscillator on a grid (p oscillator cycles per q forcing
+    periods), by simulation (vmapped): the Arnold tongues of every ratio with q <= max_period.
+
+    A point is p:q locked when the stroboscopic map (the state once per forcing period) is
+    periodic with period q: over the last half of the window every sample returns within
+    ``tol`` (max norm) after q periods, for the smallest such q; p is then the number of upward
+    crossings of ``level`` per q periods (``round(q rotation)``).  Arguments as
+    :func:`rotation_numbers`; ``periods`` should be a multiple of every q considered.
+
+    Returns:
+        ``(p, q)`` integer arrays of the grid's shape; ``q = 0`` (and p = 0) where no lock with
+        ``q <= max_period`` is found (quasi-periodic or chaotic, or not yet settled).
+    """
+    max_period = as_int("max_period", max_period, minimum=1)
+    x0, frequency, amplitude, periods, transient, steps, conds = _check_grid(
+        x0, frequency, amplitude, periods, transient_periods, steps_per_period)
+    if max_period > periods // 4:
+        raise ValueError(f"max_period must be <= periods // 4 ({periods // 4}), got {max_period}")
+
+    def one(f, A):
+        count, samples = _stroboscope(F, x0, f, A, params, level, periods, transient, steps)
+        tail = samples[periods // 2:]
+        returns = jnp.stack([jnp.max(jnp.abs(tail[q:] - tail[:-q])) <= tol for q in range(1, max_period + 1)])
+        q = jnp.where(jnp.any(returns), jnp.argmax(returns) + 1, 0)
+        p = jnp.round(q * count / periods).astype(int)
+        return p, q
+
+    flat = jax.vmap(one)(frequency.ravel(), amplitude.ravel())
+    p, q = (a.reshape(frequency.shape) for a in flat)
+    return conds.enforce((p, q))

@@ -85,3 +85,23 @@ def test_rotation_numbers_lock_inside_and_slip_outside(orbit):
         t = s.t_events[0]
         count = np.sum((t > 60 * T) & (t <= 120 * T))
         assert abs(rot[k] - count / 60) <= 1 / 60 + 1e-12
+
+
+def test_locking_ratios_find_the_1_to_2_tongue_like_scipy(orbit):
+    from mfjax.dynamics import locking_ratios
+
+    f0 = 1000.0 / float(orbit.period)
+    level = float(wilson_cowan_fixed_points(MODEL, P_E, 0.0).state[0, 0])
+    f = jnp.array([1.0, 2.0, 2.0]) * f0
+    A = jnp.array([0.3, 0.6, 0.0])
+    p, q = locking_ratios(forced, orbit.state, f, A, MODEL, level=level, max_period=4, periods=40, transient_periods=100)
+    # 1:1 at f0, 1:2 at 2 f0 (one cycle per two forcing periods), unforced at 2 f0: no lock
+    np.testing.assert_array_equal(np.asarray(q), [1, 2, 0])
+    np.testing.assert_array_equal(np.asarray(p), [1, 1, 0])
+    # scipy: after a transient, the stroboscopic map at (2 f0, 0.6) has period 2, not 1
+    x = np.asarray(orbit.state)
+    for _ in range(100):
+        x = strobe_np(x, 0.6, 2.0 * f0)
+    one = strobe_np(x, 0.6, 2.0 * f0)
+    two = strobe_np(one, 0.6, 2.0 * f0)
+    assert np.max(np.abs(two - x)) < 1e-6 < np.max(np.abs(one - x))
