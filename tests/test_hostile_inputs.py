@@ -305,6 +305,27 @@ def _cases():
         label="simulate_linear_network")
     add(lambda bad: dynamics.simulate_linear_network(key, lin, 0.0, 1.0, bad), "steps", COUNT[:4],
         label="simulate_linear_network")
+
+    # ---- attractors and the balanced state ---------------------------------------------------
+    ring_args = dict(J0=2.0, J2=6.0, I0=1.0, I2=0.0, theta0=0.0, tau=10.0)
+    ring_domains = dict(J0=REAL[:5], J2=NONNEGATIVE[:4], I0=POSITIVE[:4], I2=NONNEGATIVE[:4], theta0=REAL[:3],
+                        tau=POSITIVE[:4])
+    for field, bads in ring_domains.items():
+        add(lambda bad, f=field: dynamics.RingNetwork(**{**ring_args, f: bad}), field, bads, label="RingNetwork")
+    ring = dynamics.RingNetwork(2.0, 6.0, 1.0)
+    add(lambda bad: dynamics.ring_steady_state(ring, bad), "n", COUNT[:4], label="ring_steady_state")
+    add(lambda bad: dynamics.bump_diffusion(ring, 32, bad), "noise", NONNEGATIVE[:4], label="bump_diffusion")
+    add(lambda bad: dynamics.simulate_ring(key, ring, 32, 10.0, dt=bad), "dt", POSITIVE[:6], label="simulate_ring")
+    m_load = np.linspace(-1.0, 1.0, 8)
+    add(lambda bad: dynamics.rank_one_line(m_load, m_load, noise=bad), "noise", NONNEGATIVE[:4], label="rank_one_line")
+    add(lambda bad: dynamics.rank_one_line(m_load, bad), "n", [np.ones(3), np.full(8, NAN)], label="rank_one_line")
+    add(lambda bad: dynamics.BalancedNetwork(bad, [1.0, 1.0], 1.0), "j", [np.ones(2), np.full((2, 2), NAN)],
+        label="BalancedNetwork")
+    add(lambda bad: dynamics.BalancedNetwork(np.eye(2), [1.0, 1.0], bad), "nu_ext", NONNEGATIVE[:4],
+        label="BalancedNetwork")
+    spec = dynamics.BalancedNetwork([[2.0, -10.0], [3.0, -10.0]], [2.0, 1.6], 20.0)
+    add(lambda bad: spec.network(bad), "K", POSITIVE[:4], label="BalancedNetwork.network")
+    add(lambda bad: dynamics.persistent_activity(bad), "network", [None, "net"], label="persistent_activity")
     return cases
 
 

@@ -12,7 +12,7 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 #: notebooks that compile several large programs and simulate (all of them, 30-75 s each): CI's
 #: slow step runs them first, while its time budget lasts
 SLOW = {"beyond_lif.ipynb", "linear_response.ipynb", "lif_mean_field.ipynb", "ising_mean_field.ipynb", "memory_networks.ipynb",
-        "spiking_networks.ipynb", "dmft.ipynb"}
+        "spiking_networks.ipynb", "dmft.ipynb", "population_dynamics.ipynb"}
 
 
 @pytest.mark.parametrize(
