@@ -1,12 +1,15 @@
 """Fixed-point and root solvers with status records and implicit differentiation; continuation
-of equilibria with fold and Hopf points."""
+of equilibria with fold and Hopf points, and of those points in a second parameter."""
 
 from ._continuation import (
     Bifurcation,
+    BifurcationCurve,
     Branch,
     branch_bifurcations,
     continuation,
     equilibrium,
+    fold_curve,
+    hopf_curve,
     locate_fold,
     locate_hopf,
 )
@@ -25,4 +28,7 @@ __all__ = [
     "locate_fold",
     "locate_hopf",
     "branch_bifurcations",
+    "BifurcationCurve",
+    "fold_curve",
+    "hopf_curve",
 ]

@@ -49,6 +49,9 @@ __all__ = [
     "locate_fold",
     "locate_hopf",
     "branch_bifurcations",
+    "BifurcationCurve",
+    "fold_curve",
+    "hopf_curve",
 ]
 
 
@@ -435,3 +438,78 @@ def _mask_invalid(b: Bifurcation) -> Bifurcation:
 
     return Bifurcation(nan_where(b.x), nan_where(b.p), nan_where(b.omega), nan_where(b.vector),
                        b.converged, b.residual, b.num_steps, b.valid)
+
+
+class BifurcationCurve(eqx.Module):
+    """A fold or Hopf point continued in a second parameter (:func:`fold_curve`,
+    :func:`hopf_curve`); leading axis: the ``steps + 1`` points.
+
+    Attributes:
+        x: the equilibrium at each point, ``(steps + 1, n)``.
+        p, q: the two parameters (``p`` the first, ``q`` the one continued in).
+        omega: the Hopf frequency (0 on a fold curve).
+        residual: max |G| of the augmented system; valid: the point is on the curve;
+        failed: the continuation stopped (``ds < ds_min``), e.g. at a codimension-2 point where
+            the augmented system is singular (a cusp, or a Bogdanov-Takens point where omega -> 0).
+        branch: the underlying :class:`Branch` of the augmented system.
+    """
+
+    x: jax.Array
+    p: jax.Array
+    q: jax.Array
+    omega: jax.Array
+    residual: jax.Array
+    valid: jax.Array
+    failed: jax.Array
+    branch: Branch
+
+
+def _curve(system, F2, point, q0, params, n, extra, **kwargs):
+    """Continue the augmented ``system`` (fold or Hopf) of ``F2(x, p, q, params)`` in q from the
+    located ``point``; ``extra`` maps the point to the remaining unknowns and ``c``."""
+    c, tail = extra(point)
+    z0 = jnp.concatenate([point.x, point.p[None], tail])
+
+    def G(z, q, args):
+        return system(lambda x, p, pr: F2(x, p, q, pr), n)(z, args)
+
+    br = continuation(G, z0, q0, (c, params), **kwargs)
+    omega = br.x[:, 3 * n + 1] if br.x.shape[1] == 3 * n + 2 else jnp.zeros_like(br.p)
+    ok = br.valid
+    nan = jnp.nan
+    return BifurcationCurve(jnp.where(ok[:, None], br.x[:, :n], nan), jnp.where(ok, br.x[:, n], nan),
+                            jnp.where(ok, br.p, nan), jnp.where(ok, omega, nan), br.residual, ok, br.failed, br)
+
+
+def fold_curve(F2: Callable, fold: Bifurcation, q0, params=None, **kwargs) -> BifurcationCurve:
+    """Continue a fold point of ``dx/dt = F2(x, p, q, params)`` (located at ``q = q0`` by
+    :func:`locate_fold` on ``F2(x, p, q0, params)``) in the second parameter q: the fold curve
+    in the (p, q) plane, by pseudo-arclength continuation (:func:`continuation`, ``kwargs``) of
+    the augmented system ``F = 0, F_x v = 0, c . v = 1`` with q free (Kuznetsov 2004 sec. 10.3)."""
+    n = fold.x.shape[-1]
+
+    def extra(b):
+        v = b.vector.real
+        return jax.lax.stop_gradient(v / jnp.dot(v, v)), v / jnp.dot(v, v)
+
+    return _curve(_fold_system, F2, fold, q0, params, n, extra, **kwargs)
+
+
+def hopf_curve(F2: Callable, hopf: Bifurcation, q0, params=None, **kwargs) -> BifurcationCurve:
+    """Continue a Hopf point of ``dx/dt = F2(x, p, q, params)`` (located at ``q = q0`` by
+    :func:`locate_hopf`) in q: the Hopf curve in the (p, q) plane (augmented system of
+    :func:`locate_hopf` with q free; ``omega`` along the curve).  The curve ends (``failed``)
+    where omega -> 0 (a Bogdanov-Takens point)."""
+    n = hopf.x.shape[-1]
+
+    def extra(b):
+        # rotate the eigenvector a + i b by e^{i phi} so that a . b = 0, then c = a / |a|^2
+        # gives the normalisation c . a = 1, c . b = 0 of the augmented system
+        a, bb = b.vector.real, b.vector.imag
+        phi = 0.5 * jnp.arctan2(-2 * jnp.dot(a, bb), jnp.dot(a, a) - jnp.dot(bb, bb))
+        q = b.vector * jnp.exp(1j * phi)
+        a, bb = q.real, q.imag
+        c = a / jnp.dot(a, a)
+        return jax.lax.stop_gradient(c), jnp.concatenate([a, bb, b.omega[None]])
+
+    return _curve(_hopf_system, F2, hopf, q0, params, n, extra, **kwargs)

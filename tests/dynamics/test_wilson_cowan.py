@@ -207,3 +207,25 @@ def test_traced_invalid_time_constant_raises_at_runtime():
     assert int(f(10.0)) == 1
     with pytest.raises(Exception, match="tau_e"):
         jax.block_until_ready(f(-1.0))
+
+
+def test_hopf_curve_by_two_parameter_continuation_equals_the_closed_form():
+    from mfjax.solvers import hopf_curve, locate_hopf
+
+    model = WilsonCowan()
+    curves = wilson_cowan_curves(model, jnp.linspace(0.05, 0.95, 200), "hopf")
+    on = np.where(np.asarray(curves.valid[:, 0]))[0]
+    k = int(on[len(on) // 2])
+    E0, I0, pe0, pi0 = (float(a[k, 0]) for a in (curves.E, curves.I, curves.P_e, curves.P_i))
+    field = lambda x, pe, pi, m: wilson_cowan_field(m, x, pe, pi)  # noqa: E731
+    hopf = locate_hopf(lambda x, p, m: field(x, p, pi0, m), jnp.array([E0, I0]), pe0 + 0.01, model)
+    curve = hopf_curve(field, hopf, pi0, model, p_bounds=(pi0 - 2, pi0 + 2), steps=150, ds=0.01, ds_max=0.05)
+    v = np.asarray(curve.valid)
+    assert v.sum() > 100
+    E, pe, pi = np.asarray(curve.x)[v, 0], np.asarray(curve.p)[v], np.asarray(curve.q)[v]
+    closed = wilson_cowan_curves(model, jnp.asarray(E), "hopf")
+    # each continued point lies on one of the closed form's two branches at the same E
+    gap = np.nanmin(np.abs(np.asarray(closed.P_e) - pe[:, None]) + np.abs(np.asarray(closed.P_i) - pi[:, None]), axis=1)
+    assert np.max(gap) < 1e-9
+    np.testing.assert_allclose(np.asarray(curve.omega)[v], np.nanmin(np.where(
+        np.abs(np.asarray(closed.P_i) - pi[:, None]) < 1e-6, np.asarray(closed.omega), np.nan), axis=1), rtol=1e-8)

@@ -97,3 +97,19 @@ def test_stops_with_a_status_where_the_branch_cannot_continue():
 def test_root_solver_reports_failure():
     sol = solve_root(lambda z, _: z**2 + 1.0, jnp.array([0.5]), None, max_steps=20)
     assert not bool(sol.converged)
+
+
+def test_fold_curve_in_a_second_parameter_equals_the_closed_form():
+    from mfjax.solvers import fold_curve
+
+    # dx/dt = p + q x - x^3/3: the fold curve x = sqrt(q), p = -(2/3) q^{3/2}
+    F2 = lambda x, p, q, _: p + q * x - x**3 / 3  # noqa: E731
+    fold = locate_fold(lambda x, p, pr: F2(x, p, 1.0, pr), jnp.array([1.1]), -0.6)
+    curve = fold_curve(F2, fold, 1.0, None, p_bounds=(0.2, 3.0), steps=100, ds=0.02, ds_max=0.1)
+    v = np.asarray(curve.valid)
+    x, p, q = np.asarray(curve.x)[v, 0], np.asarray(curve.p)[v], np.asarray(curve.q)[v]
+    assert not bool(curve.failed) and q.max() >= 3.0
+    np.testing.assert_allclose(x, np.sqrt(q), atol=1e-12)
+    np.testing.assert_allclose(p, -2 / 3 * q**1.5, atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(curve.omega)[v], 0.0)
+    assert np.all(np.isnan(np.asarray(curve.p)[~v]))
