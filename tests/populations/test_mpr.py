@@ -131,3 +131,36 @@ def test_trajectory_equals_scipy_and_relaxes_to_the_fixed_points():
     assert int(driven.count) == 1 and float(r[30000]) == pytest.approx(float(driven.r[0]), rel=5e-3)
     stable_r = np.asarray(low.r)[np.asarray(low.stable)]
     assert np.min(np.abs(float(r[-1]) - stable_r) / stable_r) < 1e-3
+
+
+def test_continuation_finds_the_mpr_folds_and_follows_the_fold_curve_through_the_cusp():
+    # the MPR equations written out here (Montbrio, Pazo & Roxin 2015 eq. 12, tau = 1, Delta = 1)
+    from mfjax.solvers import branch_bifurcations, continuation, fold_curve
+
+    def field(x, eta, J, _):
+        r, v = x[0], x[1]
+        return jnp.stack([1.0 / np.pi + 2 * r * v, v * v + eta + J * r - np.pi**2 * r * r])
+
+    F = lambda x, eta, pr: field(x, eta, 15.0, pr)  # noqa: E731
+    low = mpr_fixed_points(-8.0, 15.0, 1.0)
+    start = jnp.array([float(low.r[0]), float(low.v[0])])
+    br = continuation(F, start, -8.0, None, p_bounds=(-9.0, 0.0), steps=400, ds=0.01, ds_max=0.05)
+    folds, _ = branch_bifurcations(F, br)
+    eta_folds = np.sort(np.asarray(folds.p)[np.asarray(folds.valid)])
+    # closed form: J(r) = 2 pi^2 r + 1/(2 pi^2 r^3) = 15 has two roots, each fold's eta(r)
+    J_of_r = lambda r: 2 * np.pi**2 * r + 1 / (2 * np.pi**2 * r**3) - 15.0  # noqa: E731
+    r_min = (3 / (4 * np.pi**4)) ** 0.25  # the minimum of J(r)
+    roots = [brentq(J_of_r, 1e-3, r_min, xtol=1e-15), brentq(J_of_r, r_min, 10.0, xtol=1e-15)]
+    eta_closed = np.sort([-np.pi**2 * r * r - 3 / (4 * np.pi**2 * r * r) for r in roots])
+    np.testing.assert_allclose(eta_folds, eta_closed, rtol=1e-10)
+    # the fold curve in J: every point on the closed-form fold through its rate, past the cusp
+    first = jax.tree_util.tree_map(lambda a: a[0], folds)
+    curve = fold_curve(field, first, 15.0, None, p_bounds=(1.0, 30.0), steps=300, ds=0.01, ds_max=0.1, direction=-1.0)
+    v = np.asarray(curve.valid)
+    r = np.asarray(curve.x)[v, 0]
+    eta_r, J_r = mpr_fold(jnp.asarray(r), 1.0)
+    np.testing.assert_allclose(np.asarray(curve.p)[v], np.asarray(eta_r), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.asarray(curve.q)[v], np.asarray(J_r), rtol=1e-9)
+    # it went round the cusp: both sides of its rate r_c appear
+    _, J_c, r_c = mpr_cusp(1.0)
+    assert r.min() < float(r_c) < r.max() and np.asarray(curve.q)[v].min() == pytest.approx(float(J_c), rel=1e-3)
