@@ -17,8 +17,8 @@ RING = RingNetwork(J0=2.0, J2=6.0, I0=1.0)
 
 def _moments_scipy(tc):
     """(f0, f2): int dtheta/pi of [cos 2theta - cos 2tc]_+ times 1 and cos 2theta, by quad."""
-    f0 = quad(lambda t: np.cos(2 * t) - np.cos(2 * tc), -tc, tc, epsabs=0, epsrel=1e-13)[0] / np.pi
-    f2 = quad(lambda t: (np.cos(2 * t) - np.cos(2 * tc)) * np.cos(2 * t), -tc, tc, epsabs=0, epsrel=1e-13)[0] / np.pi
+    f0 = quad(lambda t: np.cos(2 * t) - np.cos(2 * tc), -tc, tc, epsabs=1e-15, epsrel=1e-13)[0] / np.pi
+    f2 = quad(lambda t: (np.cos(2 * t) - np.cos(2 * tc)) * np.cos(2 * t), -tc, tc, epsabs=1e-15, epsrel=1e-13)[0] / np.pi
     return f0, f2
 
 

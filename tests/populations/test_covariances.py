@@ -176,6 +176,7 @@ def test_neuron_network_of_a_fixed_indegree_graph_has_the_population_rates():
         pop.pairwise_covariances(base)
 
 
+@pytest.mark.slow  # 106 s on the 2-core CPU (the fine reference sum dominates)
 def test_renewal_windowed_covariances_of_one_population_match_a_fine_sum():
     # one inhibitory LIF population with a delay, renewal sources: C(f) = (S(f)/N) / |1 - w(f)|^2
     # with the LIF spike-train spectrum S (mpmath-checked in tests/neurons) and w from the transfer

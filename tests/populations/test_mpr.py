@@ -133,6 +133,7 @@ def test_trajectory_equals_scipy_and_relaxes_to_the_fixed_points():
     assert np.min(np.abs(float(r[-1]) - stable_r) / stable_r) < 1e-3
 
 
+@pytest.mark.slow  # 25 s (two continuations compiled); fold_curve is also checked on the cubic
 def test_continuation_finds_the_mpr_folds_and_follows_the_fold_curve_through_the_cusp():
     # the MPR equations written out here (Montbrio, Pazo & Roxin 2015 eq. 12, tau = 1, Delta = 1)
     from mfjax.solvers import branch_bifurcations, continuation, fold_curve
