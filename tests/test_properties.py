@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy.integrate import quad
-from scipy.special import erfcx
+from scipy_lif import siegert
 
 from mfjax import LIF, Network, lif_cv, lif_rate, solve_rates
 from mfjax.populations import input_std, mean_input
@@ -26,12 +25,7 @@ SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, suppress_h
 
 
 def _siegert_scipy(tau_m, tau_ref, v_th, v_r, mu, sigma):
-    """Siegert rate (Hz) by scipy quadrature of erfcx (Brunel 2000 eq. 21)."""
-    if sigma == 0:
-        return 0.0 if mu <= v_th else 1e3 / (tau_ref + tau_m * math.log((mu - v_r) / (mu - v_th)))
-    lo, hi = (v_r - mu) / sigma, (v_th - mu) / sigma
-    integral = quad(lambda u: erfcx(-u), lo, hi, limit=200, epsabs=0, epsrel=1e-12)[0]
-    return 1e3 / (tau_ref + tau_m * math.sqrt(math.pi) * integral)
+    return siegert(tau_m, tau_ref, v_th, v_r, mu, sigma, epsrel=1e-12)
 
 
 neurons = st.builds(

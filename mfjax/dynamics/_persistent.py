@@ -71,15 +71,19 @@ def _check_field(network, field, mask):
     return jnp.asarray(mask)
 
 
+def _scaled(network, field, mask, p):
+    """``network`` with ``network.<field>`` multiplied by ``p`` where ``mask`` is set."""
+    base = getattr(network, field)
+    return eqx.tree_at(lambda n: getattr(n, field), network, jnp.where(mask, p * base, base))
+
+
 @lru_cache(maxsize=None)
 def _log_transfer(field):
     """``F(y, p, (network, mask))`` of the module docstring for the scaled ``field``."""
 
     def F(y, p, params):
         network, mask = params
-        base = getattr(network, field)
-        scaled = eqx.tree_at(lambda n: getattr(n, field), network, jnp.where(mask, p * base, base))
-        return jnp.log(_transfer_params(jnp.exp(y), scaled)) - y
+        return jnp.log(_transfer_params(jnp.exp(y), _scaled(network, field, mask, p))) - y
 
     return F
 
@@ -99,8 +103,7 @@ def rate_branch(network: Network, field: str, p_bounds, *, mask=None, p0=None, i
     mask = _check_field(network, field, mask)
     p_lo, p_hi = (float(b) for b in p_bounds)
     p0 = p_lo if p0 is None else float(p0)
-    base = getattr(network, field)
-    start_net = eqx.tree_at(lambda n: getattr(n, field), network, jnp.where(mask, p0 * base, base))
+    start_net = _scaled(network, field, mask, p0)
     # the branch itself carries no gradients (its located points do: persistent_activity)
     start = solve_rates(jax.lax.stop_gradient(start_net), init)
     if is_concrete(start.rates) and not np.all(np.asarray(start.rates) > 0):

@@ -41,6 +41,11 @@ __all__ = ["RingNetwork", "RingBump", "ring_bump", "ring_weights", "ring_steady_
            "bump_diffusion", "simulate_ring"]
 
 
+#: each parameter's rule, shared by the constructor (concrete values) and ``conditions`` (traced)
+_RING_RULES = {"J0": {}, "J2": {"nonnegative": True}, "I0": {"positive": True}, "I2": {"nonnegative": True},
+               "theta0": {}, "tau": {"positive": True}}
+
+
 class RingNetwork(eqx.Module):
     """Parameters of the ring model (module docstring).
 
@@ -58,20 +63,15 @@ class RingNetwork(eqx.Module):
     tau: jax.Array
 
     def __init__(self, J0, J2, I0, I2=0.0, theta0=0.0, tau=10.0):
-        for name, value, rule in (("J0", J0, {}), ("J2", J2, {"nonnegative": True}), ("I0", I0, {"positive": True}),
-                                  ("I2", I2, {"nonnegative": True}), ("theta0", theta0, {}),
-                                  ("tau", tau, {"positive": True})):
-            setattr(self, name, jnp.asarray(as_checked_array(name, value, shape=(), **rule), float))
+        values = dict(J0=J0, J2=J2, I0=I0, I2=I2, theta0=theta0, tau=tau)
+        for name, rule in _RING_RULES.items():
+            setattr(self, name, jnp.asarray(as_checked_array(name, values[name], shape=(), **rule), float))
 
     def conditions(self) -> jax.Array:
         """The constructor's rules as a traced bool (for values traced under ``jit``/``vmap``)."""
         conds = Conditions()
-        conds.require("J0", self.J0)
-        conds.require("J2", self.J2, nonnegative=True)
-        conds.require("I0", self.I0, positive=True)
-        conds.require("I2", self.I2, nonnegative=True)
-        conds.require("theta0", self.theta0)
-        conds.require("tau", self.tau, positive=True)
+        for name, rule in _RING_RULES.items():
+            conds.require(name, getattr(self, name), **rule)
         return conds.valid()
 
 

@@ -7,9 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy.integrate import quad
 from scipy.optimize import brentq
-from scipy.special import erfcinv, erfcx
+from scipy.special import erfcinv
+from scipy_lif import siegert as siegert_hz
 
 from mfjax.dynamics import BalancedNetwork, balanced_limit, binary_balanced_limit
 from mfjax.ising import binary_rates
@@ -23,9 +23,7 @@ THETA = np.array([1.0, 0.7])
 
 
 def siegert(mu, sigma):
-    """Siegert rate (Hz) by scipy quadrature of e^{u^2} erfc(-u) = erfcx(-u)."""
-    integral = quad(lambda u: erfcx(-u), (V_R - mu) / sigma, (V_TH - mu) / sigma, epsabs=0, epsrel=1e-13)[0]
-    return 1e3 / (TAU_REF + TAU_M * np.sqrt(np.pi) * integral)
+    return siegert_hz(TAU_M, TAU_REF, V_TH, V_R, mu, sigma)
 
 
 def test_limit_rates_are_van_vreeswijk_closed_form():

@@ -7,9 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy.integrate import quad
 from scipy.optimize import brentq, minimize_scalar
-from scipy.special import erfcx
+from scipy_lif import siegert as siegert_hz
 
 from mfjax import LIF
 from mfjax.dynamics import persistent_activity, rate_branch
@@ -25,8 +24,7 @@ def network(nu_ext=8.4):
 
 
 def siegert(mu, sigma):
-    integral = quad(lambda u: erfcx(-u), (V_R - mu) / sigma, (V_TH - mu) / sigma, epsabs=0, epsrel=1e-13)[0]
-    return 1e3 / (TAU_REF + TAU_M * np.sqrt(np.pi) * integral)
+    return siegert_hz(TAU_M, TAU_REF, V_TH, V_R, mu, sigma)
 
 
 def coupling_on_curve(nu, nu_ext=8.4):

@@ -128,15 +128,13 @@ def test_replace_keeps_shapes_and_names_fields():
 def _brunel_roots_scipy(g, eta):
     """Every self-consistent rate of Brunel's model A (nu_E = nu_I) by a scipy bracketing of
     nu = phi(nu) on a logarithmic grid, with the Siegert rate by scipy quadrature."""
-    from scipy.integrate import quad
     from scipy.optimize import brentq
-    from scipy.special import erfcx
+    from scipy_lif import siegert
 
     def excess(nu):
         mu = 0.02 * ((1000 - 250 * g) * 0.1 * nu + 1000 * eta)  # nu_ext = 10 eta Hz (nu_thr = 10)
         sigma = np.sqrt(0.02 * ((1000 + 250 * g * g) * 0.01 * nu + 100 * eta))
-        integral = quad(lambda u: erfcx(-u), (10 - mu) / sigma, (20 - mu) / sigma, epsabs=0, epsrel=1e-13)[0]
-        return 1e3 / (2.0 + 20.0 * np.sqrt(np.pi) * integral) - nu
+        return siegert(20.0, 2.0, 20.0, 10.0, mu, sigma) - nu
 
     grid = np.concatenate([[0.0], np.logspace(-10, np.log10(499.9), 120)])
     vals = [excess(x) for x in grid]
