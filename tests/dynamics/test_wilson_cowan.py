@@ -229,3 +229,14 @@ def test_hopf_curve_by_two_parameter_continuation_equals_the_closed_form():
     assert np.max(gap) < 1e-9
     np.testing.assert_allclose(np.asarray(curve.omega)[v], np.nanmin(np.where(
         np.abs(np.asarray(closed.P_i) - pi[:, None]) < 1e-6, np.asarray(closed.omega), np.nan), axis=1), rtol=1e-8)
+    # and, written out with numpy: a fixed point whose Jacobian (central differences) has trace 0
+    # and determinant omega^2 > 0
+    I = np.asarray(curve.x)[v, 1]  # noqa: E741
+    omega = np.asarray(curve.omega)[v]
+    for k in range(0, v.sum(), 10):
+        z = np.array([E[k], I[k]])
+        assert np.max(np.abs(field_np(0, z, pe[k], pi[k]))) < 1e-12
+        h = 1e-6
+        jac = np.stack([(np.array(field_np(0, z + h * d, pe[k], pi[k])) - np.array(field_np(0, z - h * d, pe[k], pi[k])))
+                        / (2 * h) for d in np.eye(2)], axis=1)
+        assert abs(np.trace(jac)) < 1e-8 and np.linalg.det(jac) == pytest.approx(omega[k] ** 2, rel=1e-6)
