@@ -191,9 +191,9 @@ def main() -> None:
         "small_grid_points": int(np.asarray(small["phase"]).size),
     }
     print(result["microcircuit_stability"], result["brunel_phase_diagram"])
-    from mfjax.cli import _phase_figure
+    from mfjax.jobs import phase_figure
 
-    _phase_figure(pd, HERE / "results" / "brunel_phase_diagram.png")
+    phase_figure(pd, HERE / "results" / "brunel_phase_diagram.png")
 
     # theory beside simulation: Brunel model A (N = 12,500), AI state and past the fast instability
     from mfjax import spiking

@@ -1,205 +1,245 @@
-"""The ``mfjax`` command.
+"""The ``mfjax`` command: config-driven jobs.
 
-With no arguments it runs the default job: the mean-field rates of Brunel (2000) model A on a
-200 x 200 grid of relative inhibition g in [0, 8] and external drive eta = nu_ext/nu_thr in [0, 4],
-writing ``brunel_sweep.npz`` (data), ``brunel_sweep.json`` (summary) and ``brunel_sweep.png``
-(figure) to ``mfjax-output/``.  The sweep is checkpointed chunk by chunk in
-``mfjax-output/checkpoint/`` and resumes after an interruption; the checkpoint records the job
-(grid, chunking, dtype, mfjax version) and the digest of every chunk, so a folder of another job
-is refused (``--restart`` discards it) and a damaged chunk is recomputed.
+    mfjax                          the default job: Brunel (2000) model A rates over (g, eta)
+    mfjax sweep CONFIG             any registered model over a grid (sharded, resumable)
+    mfjax fit CONFIG               fit couplings or drive to target rates
+    mfjax simulate CONFIG          a chunked, resumable spiking simulation
+    mfjax bench [NAME ...]         the benchmark suite, task by task
+    mfjax config show [NAME]       print an example config (the default job's without NAME)
+    mfjax config check CONFIG      validate a config without running it
 
-``mfjax --phase-diagram`` runs the linear stability of the same model on the same grid instead
-(:func:`mfjax.sweep.brunel_phase_diagram`: Brunel 2000 Fig. 2) and writes ``brunel_phases.*``.
+Configs are TOML files (read with the standard library's ``tomllib``), validated before anything
+compiles: an unknown key, a wrong type or a missing field is an error naming the key.  ``--set
+KEY=VALUE`` overrides one key (TOML syntax, e.g. ``--set sweep.axes.g.num=50``).  Every job
+writes to an output folder with the config copied in, shows progress (a bar on a terminal,
+else a log line per chunk), checkpoints its chunks and resumes after an interruption.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
+import copy
 import sys
-import time
+from importlib import resources
 from pathlib import Path
 
-import numpy as np
+from .jobs._schema import ConfigError, describe, parse_toml, read_toml
+
+EXAMPLES = ("default", "brunel_phases", "microcircuit", "ising", "dmft", "memory", "fit", "simulate")
+
+
+def _example(name: str) -> str:
+    if name == "default":
+        from .jobs._sweep import DEFAULT_SWEEP
+
+        return DEFAULT_SWEEP
+    return resources.files("mfjax").joinpath("data", "configs", f"{name}.toml").read_text()
+
+
+def _common(p: argparse.ArgumentParser, restart: bool = True) -> None:
+    p.add_argument("--out", help="output folder (overrides [output].folder)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (a log line per chunk still goes to stderr)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key (dotted, TOML value), e.g. --set sweep.dtype='\"float32\"'")
+    if restart:
+        p.add_argument("--restart", action="store_true",
+                       help="discard the checkpoint of an earlier, different job in the output folder")
+
+
+def _schema_help(schema, extra: str = "") -> str:
+    return "config keys:\n" + "\n".join(describe(schema)) + ("\n\n" + extra if extra else "")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mfjax", description=__doc__.split("\n\n")[1])
-    p.add_argument("--out", default="mfjax-output", help="output folder (default: mfjax-output)")
-    p.add_argument("--n-g", type=int, default=200, help="grid points in g (default 200)")
-    p.add_argument("--n-eta", type=int, default=200, help="grid points in eta (default 200)")
-    p.add_argument("--g-range", type=float, nargs=2, default=(0.0, 8.0), metavar=("MIN", "MAX"))
-    p.add_argument("--eta-range", type=float, nargs=2, default=(0.0, 4.0), metavar=("MIN", "MAX"))
-    p.add_argument("--chunk-size", type=int, default=512, help="grid points per compiled batch")
-    p.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
-    p.add_argument("--phase-diagram", action="store_true",
-                   help="the stability phase diagram (AI, rate instability, slow/fast oscillations) instead of the rates")
-    p.add_argument("--restart", action="store_true",
-                   help="discard the checkpoint of an earlier, different job in --out and start again")
+    from .jobs import FIT_CONFIG, SIMULATE_CONFIG, SWEEP_CONFIG, SWEEP_MODELS
+    from .jobs._bench import BENCHMARKS
+    from .jobs._networks import describe_networks
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="mfjax", description=__doc__, formatter_class=fmt,
+                                epilog="`mfjax sweep --help` lists every key of the default job's config.")
+    _common(p)
+    p.add_argument("--devices", help="default job: local devices per chunk, a number or 'all'")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    models = "models:\n" + "\n".join(
+        f"  {m.name}: {m.doc}\n      parameters: " + ", ".join(
+            f"{k}{'' if q.sweepable else ' (fixed)'}={q.default!r}{' ' + q.unit if q.unit else ''}" for k, q in m.parameters.items())
+        + "\n      outputs: " + ", ".join(f"{k}{' (' + u + ')' if u else ''}" for k, u in m.outputs.items())
+        for m in SWEEP_MODELS.values())
+    scale = ("scale:\n  --devices all splits every chunk over the local devices (bit-identical results).\n"
+             "  Several processes: start every one with --distributed (jax.distributed.initialize; on SLURM\n"
+             "  under srun it finds its peers itself), or run independent shares with --share K/N (a SLURM\n"
+             "  array job: --share $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT) and merge with the same\n"
+             "  command without --share.  Killed processes resume from the checkpoint.")
+    s = sub.add_parser("sweep", help="sweep a model over a grid", formatter_class=fmt,
+                       description="Sweep a registered model over a grid of its parameters (mfjax.jobs._sweep).",
+                       epilog=_schema_help(SWEEP_CONFIG, models + "\n\n" + scale))
+    s.add_argument("config", help="TOML config ([sweep] table; `mfjax config show` prints one)")
+    _common(s)
+    s.add_argument("--devices", help="local devices per chunk: a number or 'all' (overrides sweep.devices)")
+    s.add_argument("--share", metavar="K/N", help="compute only share K of N (array jobs; merge without --share)")
+    s.add_argument("--distributed", action="store_true", help="join JAX's distributed runtime (one process per host/GPU)")
+    s.add_argument("--coordinator", help="coordinator host:port for --distributed (default: auto-detected, e.g. SLURM)")
+    s.add_argument("--num-processes", type=int, help="processes for --distributed")
+    s.add_argument("--process-id", type=int, help="this process's index for --distributed")
+
+    f = sub.add_parser("fit", help="fit a network to target rates", formatter_class=fmt,
+                       description="Fit couplings or drive of a network preset to target rates (mfjax.fit.fit_rates).",
+                       epilog=_schema_help(FIT_CONFIG, "networks:\n" + "\n".join(describe_networks())))
+    f.add_argument("config", help="TOML config ([fit] table; `mfjax config show fit` prints one)")
+    _common(f, restart=False)
+
+    m = sub.add_parser("simulate", help="simulate a spiking network", formatter_class=fmt,
+                       description="Simulate a network preset in resumable chunks (mfjax.spiking.run_chunks).",
+                       epilog=_schema_help(SIMULATE_CONFIG, "networks:\n" + "\n".join(describe_networks())))
+    m.add_argument("config", help="TOML config ([simulate] table; `mfjax config show simulate` prints one)")
+    _common(m)
+
+    b = sub.add_parser("bench", help="run the benchmark suite", formatter_class=fmt,
+                       description="Run the benchmarks of a source checkout, each in its own process.",
+                       epilog="benchmarks:\n" + "\n".join(
+                           f"  {k}: {v.doc}" + (f" (peer: {v.peer}; needs --peers)" if v.peer else "") for k, v in BENCHMARKS.items()))
+    b.add_argument("names", nargs="*", help="benchmarks to run (default: all that need no peer)")
+    b.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="platform of the runs (JAX_PLATFORMS)")
+    b.add_argument("--peers", action="store_true", help="also the benchmarks whose peer needs its own venv")
+    b.add_argument("--quick", action="store_true", help="the scripts' shorter settings where they have them")
+    b.add_argument("--out", default="mfjax-bench", help="output folder (default mfjax-bench)")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = sub.add_parser("config", help="print or check configs", formatter_class=fmt,
+                       description="Print an example config, or validate one without running it.")
+    csub = c.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = csub.add_parser("show", help="print an example config")
+    show.add_argument("name", nargs="?", default="default", choices=EXAMPLES)
+    check = csub.add_parser("check", help="validate a config")
+    check.add_argument("config")
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     return p
 
 
-def _pyplot():
-    """matplotlib.pyplot on the Agg backend, or None (with a note) when matplotlib is missing."""
+def _override(raw: dict, items) -> dict:
+    """``raw`` with every ``KEY=VALUE`` of ``items`` applied (VALUE in TOML syntax, else a string)."""
+    raw = copy.deepcopy(raw)
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            value = parse_toml(f"v = {text}")["v"]
+        except ConfigError:
+            value = text
+        node = raw
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {part!r} is not a table")
+        node[parts[-1]] = value
+    return raw
+
+
+def _load(path: str, sets, job: str):
+    text = Path(path).read_text() if Path(path).exists() else None
+    raw = _override(read_toml(path), sets)
+    jobs = [k for k in ("sweep", "fit", "simulate") if k in raw]
+    if job not in raw:
+        found = f"it has [{jobs[0]}]: run `mfjax {jobs[0]} {path}`" if jobs else "it has none"
+        raise ConfigError(f"{path}: `mfjax {job}` needs a [{job}] table ({found})")
+    return raw, text
+
+
+def _share(text: str):
+    k, sep, n = text.partition("/")
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: skipping the PNG (pip install 'mfjax[plot]')", file=sys.stderr)
-        return None
-    return plt
+        k, n = int(k), int(n)
+    except ValueError:
+        raise ConfigError(f"--share {text!r}: expected K/N with integers 0 <= K < N") from None
+    if not sep or not 0 <= k < n:
+        raise ConfigError(f"--share {text!r}: expected K/N with integers 0 <= K < N")
+    return k, n
 
 
-def _save(plt, fig, path: Path) -> bool:
-    """Write ``fig`` to ``path`` atomically (a temporary file, then a rename)."""
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return True
+def _sweep(args, raw, text) -> int:
+    from .jobs import run_sweep
+    from .jobs._sweep import check_sweep
 
+    if args.devices is not None:
+        if args.devices != "all" and not args.devices.isdigit():
+            raise ConfigError(f"--devices {args.devices!r}: expected a number or 'all'")
+        raw = copy.deepcopy(raw)
+        raw.setdefault("sweep", {})["devices"] = "all" if args.devices == "all" else int(args.devices)
+    check_sweep(raw)  # every key checked before the runtime starts or anything compiles
+    share = _share(args.share) if args.share else None
+    if args.distributed:
+        if share:
+            raise ConfigError("--share and --distributed exclude each other (the runtime assigns the shares)")
+        import jax
 
-def _figure(result, path: Path) -> bool:
-    plt = _pyplot()
-    if plt is None:
-        return False
-    g, eta = result.axes["g"], result.axes["eta"]
-    rate = result.masked("rate")
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
-    log_rate = np.ma.log10(np.ma.maximum(rate, 1e-3))
-    mesh = ax.pcolormesh(g, eta, log_rate.T, shading="nearest", cmap="viridis")
-    bad = ~result["converged"].astype(bool)
-    if bad.any():
-        gi, ei = np.nonzero(bad)
-        ax.scatter(g[gi], eta[ei], s=6, c="red", marker="x", label="not converged")
-        ax.legend(loc="upper right")
-    cb = fig.colorbar(mesh, ax=ax)
-    cb.set_label("log10 rate (Hz)")
-    ax.set_xlabel("relative inhibition g")
-    ax.set_ylabel(r"external drive $\eta = \nu_{ext}/\nu_{thr}$")
-    ax.set_title("Brunel (2000) model A: mean-field stationary rate")
-    return _save(plt, fig, path)
-
-
-def _phase_figure(result, path: Path) -> bool:
-    plt = _pyplot()
-    if plt is None:
-        return False
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
-    from .sweep import PHASES
-
-    g, eta = result.axes["g"], result.axes["eta"]
-    phase = np.asarray(result["phase"])
-    codes = sorted(PHASES)
-    cmap = ListedColormap(["#bbbbbb", "#ffffff", "#d62728", "#1f77b4", "#ff7f0e", "#9467bd"][: len(codes)])
-    norm = BoundaryNorm(np.arange(codes[0] - 0.5, codes[-1] + 1.0), cmap.N)
-    fig, ax = plt.subplots(figsize=(7.2, 4.8), dpi=120)
-    ax.pcolormesh(g, eta, phase.T, shading="nearest", cmap=cmap, norm=norm)
-    freq = np.ma.masked_where(phase < 2, np.asarray(result["frequency"]))
-    if freq.count() > 3 and len(g) > 2 and len(eta) > 2:
-        cs = ax.contour(g, eta, freq.T, levels=[20, 50, 100, 200, 300, 500], colors="k", linewidths=0.6)
-        ax.clabel(cs, fmt="%d Hz", fontsize=7)
-    handles = [plt.Rectangle((0, 0), 1, 1, fc=cmap(norm(c)), ec="k", lw=0.3) for c in codes]
-    ax.legend(handles, [PHASES[c].split(" (")[0].split(":")[0] for c in codes], loc="upper left", fontsize=7, framealpha=0.9)
-    ax.set_xlabel("relative inhibition g")
-    ax.set_ylabel(r"external drive $\eta = \nu_{ext}/\nu_{thr}$")
-    ax.set_title("Brunel (2000) model A: stability of the asynchronous state")
-    return _save(plt, fig, path)
-
-
-def _phase_job(args, out: Path, g, eta, config) -> int:
-    import jax
-
-    from . import __version__
-    from .sweep import PHASES, atomic_write_text, brunel_phase_diagram
-
-    t0 = time.perf_counter()
+        kw = {k: v for k, v in (("coordinator_address", args.coordinator), ("num_processes", args.num_processes),
+                                ("process_id", args.process_id)) if v is not None}
+        jax.distributed.initialize(**kw)
     try:
-        result = brunel_phase_diagram(g, eta, chunk_size=args.chunk_size, checkpoint=out / "checkpoint_phases")
-    except ValueError as err:
-        raise SystemExit(f"mfjax: {err}\n(run with --restart to discard it, or choose another --out)") from None
-    seconds = time.perf_counter() - t0
-    result.save(out / "brunel_phases.npz")
-    phase = np.asarray(result["phase"])
-    summary = {
-        "job": "Brunel (2000) model A phase diagram (linear stability of the asynchronous state)",
-        "grid": {"g": [float(g[0]), float(g[-1]), len(g)], "eta": [float(eta[0]), float(eta[-1]), len(eta)]},
-        "points": int(phase.size),
-        "phases": {PHASES[c]: int(np.sum(phase == c)) for c in sorted(PHASES)},
-        "seconds_including_compile": seconds,
-        "dtype": "float32" if args.float32 else "float64",
-        "device": str(jax.devices()[0]),
-        "config": config,
-        "mfjax_version": __version__,
-    }
-    atomic_write_text(out / "brunel_phases.json", json.dumps(summary, indent=1))
-    png = _phase_figure(result, out / "brunel_phases.png")
-    print(
-        f"mfjax: phase diagram of {phase.size} points in {seconds:.1f} s; wrote {out / 'brunel_phases.npz'}, "
-        f"{out / 'brunel_phases.json'}" + (f", {out / 'brunel_phases.png'}" if png else "")
-    )
+        run_sweep(raw, text, out=args.out, quiet=args.quiet, restart=args.restart, share=share)
+    finally:
+        if args.distributed:
+            import jax
+
+            jax.distributed.shutdown()
     return 0
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    if args.n_g < 1 or args.n_eta < 1:
-        raise SystemExit("mfjax: --n-g and --n-eta must be >= 1")
-    if args.chunk_size < 1:
-        raise SystemExit("mfjax: --chunk-size must be >= 1")
-    for flag, (lo, hi) in (("--g-range", args.g_range), ("--eta-range", args.eta_range)):
-        if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi):
-            raise SystemExit(f"mfjax: {flag} needs finite 0 <= MIN <= MAX, got {lo} {hi}")
-    import jax
-
-    jax.config.update("jax_enable_x64", not args.float32)
-    from . import __version__
-    from .sweep import atomic_write_text, brunel_rate_sweep
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    g = np.linspace(*args.g_range, args.n_g)
-    eta = np.linspace(*args.eta_range, args.n_eta)
-    config = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(args).items() if k != "restart"}
-    atomic_write_text(out / "config.json", json.dumps(config, indent=1))
-    for name in ("checkpoint", "checkpoint_phases"):
-        if args.restart and (out / name).exists():
-            shutil.rmtree(out / name)
-    if args.phase_diagram:
-        return _phase_job(args, out, g, eta, config)
-    t0 = time.perf_counter()
     try:
-        result = brunel_rate_sweep(g, eta, chunk_size=args.chunk_size, checkpoint=out / "checkpoint")
-    except ValueError as err:  # a checkpoint of another job (grid, dtype, version) in --out
-        raise SystemExit(f"mfjax: {err}\n(run with --restart to discard it, or choose another --out)") from None
-    seconds = time.perf_counter() - t0
-    result.save(out / "brunel_sweep.npz")
-    conv = result["converged"].astype(bool)
-    summary = {
-        "job": "Brunel (2000) model A mean-field rate sweep",
-        "grid": {"g": [float(g[0]), float(g[-1]), len(g)], "eta": [float(eta[0]), float(eta[-1]), len(eta)]},
-        "points": int(conv.size),
-        "converged_points": int(conv.sum()),
-        "not_converged": [[float(g[i]), float(eta[j])] for i, j in zip(*np.nonzero(~conv))],
-        "rate_hz_min_max": [float(result["rate"][conv].min()), float(result["rate"][conv].max())],
-        "seconds_including_compile": seconds,
-        "dtype": "float32" if args.float32 else "float64",
-        "device": str(jax.devices()[0]),
-        "config": config,
-        "mfjax_version": __version__,
-    }
-    atomic_write_text(out / "brunel_sweep.json", json.dumps(summary, indent=1))
-    png = _figure(result, out / "brunel_sweep.png")
-    print(
-        f"mfjax: {conv.sum()}/{conv.size} grid points converged in {seconds:.1f} s; wrote "
-        f"{out / 'brunel_sweep.npz'}, {out / 'brunel_sweep.json'}" + (f", {out / 'brunel_sweep.png'}" if png else "")
-    )
+        return _dispatch(args)
+    except ConfigError as err:
+        raise SystemExit(f"mfjax: {err}") from None
+    except ValueError as err:  # e.g. a checkpoint of another job (grid, dtype, version) in the folder
+        if "checkpoint" in str(err):
+            raise SystemExit(f"mfjax: {err}\n(run with --restart to discard it, or choose another --out)") from None
+        raise
+
+
+def _dispatch(args) -> int:
+    if args.command is None:  # the default job, from the embedded config
+        from .jobs._sweep import DEFAULT_SWEEP
+
+        args.config, args.share, args.distributed = "<default>", None, False
+        raw = _override(parse_toml(DEFAULT_SWEEP), args.set)
+        return _sweep(args, raw, DEFAULT_SWEEP)
+    if args.command == "config":
+        if args.action == "show":
+            print(_example(args.name), end="")
+            return 0
+        raw = _override(read_toml(args.config), args.set)
+        from .jobs import check_sweep
+        from .jobs._fit import check_fit
+        from .jobs._simulate import check_simulate
+
+        jobs = [k for k in ("sweep", "fit", "simulate") if k in raw]
+        if len(jobs) != 1:
+            raise ConfigError(f"{args.config}: expected exactly one of [sweep], [fit], [simulate], got {jobs or 'none'}")
+        {"sweep": check_sweep, "fit": check_fit, "simulate": check_simulate}[jobs[0]](raw)
+        print(f"mfjax: {args.config} is a valid {jobs[0]} config")
+        return 0
+    if args.command == "bench":
+        from .jobs import run_bench
+
+        summary = run_bench(args.names, out=args.out, device=args.device, peers=args.peers, quick=args.quick,
+                            quiet=args.quiet)
+        return 0 if all(t["status"] == "ok" for t in summary["tasks"].values()) else 1
+    raw, text = _load(args.config, args.set, args.command)
+    if args.command == "sweep":
+        return _sweep(args, raw, text)
+    if args.command == "fit":
+        from .jobs import run_fit
+
+        summary = run_fit(raw, text, out=args.out, quiet=args.quiet)
+        return 0 if summary["success"] else 2
+    from .jobs import run_simulate
+
+    run_simulate(raw, text, out=args.out, quiet=args.quiet, restart=args.restart)
     return 0
 
 

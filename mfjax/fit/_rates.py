@@ -60,6 +60,7 @@ def fit_rates(
     optimizer: optax.GradientTransformation | None = None,
     max_steps: int = 1000,
     tol: float = 0.005,
+    callback: Callable | None = None,
 ) -> FitResult:
     """Fit ``params`` so that the rates of ``make_network(params)`` hit ``target`` (Hz).
 
@@ -70,6 +71,8 @@ def fit_rates(
         optimizer: optax transformation (default ``optax.adam(0.02)``).
         max_steps: iteration cap.
         tol: stop when every population is within ``tol`` relative error.
+        callback: called as ``callback(step, max_steps, loss, max_rel_error)`` after every
+            accepted step (progress bars, logs).
 
     A step whose self-consistent rates did not converge is rejected and the step size halved.
 
@@ -109,7 +112,10 @@ def fit_rates(
             continue
         rates = new_rates
         history.append(float(val))
-        if float(jnp.max(jnp.abs(rates / target - 1))) <= tol:
+        worst = float(jnp.max(jnp.abs(rates / target - 1)))
+        if callback is not None:
+            callback(steps, max_steps, float(val), worst)
+        if worst <= tol:
             break
         params, state = apply(params, state, grads, scale)
     network = make_network(params)

@@ -47,13 +47,16 @@ def _meta(network, duration, key, chunk, transient, kwargs) -> dict:
     }
 
 
-def run_chunks(network: Network, duration: float, *, key, chunk: float, path, transient: float = 0.0, **kwargs) -> dict:
+def run_chunks(network: Network, duration: float, *, key, chunk: float, path, transient: float = 0.0,
+               progress=None, **kwargs) -> dict:
     """Simulate ``duration`` ms in chunks of ``chunk`` ms, writing each to ``path``; resume.
 
     ``kwargs`` go to :func:`simulate` (``dt``, ``connectivity``, ``sample_size``, ...; one key,
-    no batch).  ``transient`` is left out of the first chunk's statistics.  Returns the
-    population rate over the whole run (Hz, (bins, P)), the per-chunk rates (chunks, P) and CV,
-    their duration-weighted mean rates, and the number of chunks computed by this call.
+    no batch).  ``transient`` is left out of the first chunk's statistics.  ``progress`` is
+    called as ``progress(done, chunks, computed)`` after every chunk.  Returns the population
+    rate over the whole run (Hz, (bins, P)), the per-chunk rates (chunks, P) and CV, their
+    duration-weighted mean rates, the recorded spikes (``spike_times`` in ms from the start,
+    ``spike_neurons``), and the number of chunks computed by this call.
     """
     if not (isinstance(chunk, (int, float)) and chunk > 0):
         raise ValueError(f"chunk must be a positive number of ms, got {chunk!r}")
@@ -72,7 +75,7 @@ def run_chunks(network: Network, duration: float, *, key, chunk: float, path, tr
     rule = kwargs.get("connectivity", network.connectivity)
     computed = 0
     previous = None  # the arrays of the chunk before (its state starts the next one)
-    rates, cvs, pop_rate, weights = [], [], [], []
+    rates, cvs, pop_rate, weights, spike_times, spike_neurons = [], [], [], [], [], []
     for i in range(n_chunks):
         name = f"chunk_{i:05d}.npz"
         arrays = ckpt.load(name)  # None: missing or rejected, so recomputed
@@ -94,7 +97,13 @@ def run_chunks(network: Network, duration: float, *, key, chunk: float, path, tr
             arrays.update({f"state_{k}": v for k, v in res.state.arrays().items()})
             ckpt.save(name, arrays)
             computed += 1
+            if progress is not None:
+                progress(i + 1, n_chunks, True)
+        elif progress is not None:
+            progress(i + 1, n_chunks, False)
         previous = arrays
+        spike_times.append(arrays["spike_times"])
+        spike_neurons.append(arrays["spike_neurons"])
         rates.append(arrays["rates"])
         cvs.append(arrays["cv"])
         pop_rate.append(arrays["population_rate"])
@@ -106,6 +115,8 @@ def run_chunks(network: Network, duration: float, *, key, chunk: float, path, tr
         "chunk_rates": rates,
         "chunk_cv": np.stack(cvs),
         "population_rate": np.concatenate(pop_rate),
+        "spike_times": np.concatenate(spike_times),
+        "spike_neurons": np.concatenate(spike_neurons),
         "chunks_computed": computed,
         "chunks": n_chunks,
     }

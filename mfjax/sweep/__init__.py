@@ -1,12 +1,16 @@
-"""Parameter sweeps: chunked jit+vmap over grids, labelled results, atomic resumable checkpoints."""
+"""Parameter sweeps: chunked jit+vmap over grids, sharded over devices and processes, labelled
+results (xarray, netCDF), atomic resumable checkpoints."""
 
 from ._brunel import PHASES, brunel_phase_diagram, brunel_point, brunel_rate_sweep
 from ._checkpoint import Checkpoint, CheckpointWarning, atomic_save_npz, atomic_write_text
-from ._grid import SweepResult, grid_sweep
+from ._grid import SweepResult, grid_sweep, local_devices
+from ._provenance import provenance
 
 __all__ = [
     "SweepResult",
     "grid_sweep",
+    "local_devices",
+    "provenance",
     "atomic_save_npz",
     "atomic_write_text",
     "Checkpoint",

@@ -40,12 +40,18 @@ def brunel_point(g, eta):
     }
 
 
-def brunel_rate_sweep(g, eta, *, chunk_size=512, checkpoint=None) -> SweepResult:
+#: units of the outputs of :func:`brunel_rate_sweep` and :func:`brunel_phase_diagram`
+UNITS = {"g": "", "eta": "", "rate": "Hz", "mu": "mV", "sigma": "mV", "residual": "Hz", "growth_rate": "1/s",
+         "frequency": "Hz"}
+
+
+def brunel_rate_sweep(g, eta, *, chunk_size=512, checkpoint=None, **scale) -> SweepResult:
     """Mean-field rates of Brunel model A on the grid ``g`` x ``eta`` (1-d arrays).
 
     E and I rates are equal in model A, so one ``rate`` per point is returned; ``converged``
     marks the points where the self-consistency was met (mask the others, e.g.
-    ``result.masked("rate")``).
+    ``result.masked("rate")``).  ``scale``: ``devices``, ``share`` and ``progress`` of
+    :func:`mfjax.sweep.grid_sweep`.
     """
     return grid_sweep(
         brunel_point,
@@ -53,6 +59,8 @@ def brunel_rate_sweep(g, eta, *, chunk_size=512, checkpoint=None) -> SweepResult
         chunk_size=chunk_size,
         checkpoint=checkpoint,
         tag="brunel_a",
+        units=UNITS,
+        **scale,
     )
 
 
@@ -88,6 +96,7 @@ def brunel_phase_diagram(
     fast_above: float = 100.0,
     chunk_size: int = 1024,
     checkpoint=None,
+    **scale,
 ) -> SweepResult:
     """Phase diagram of Brunel (2000) model A on the grid ``g`` x ``eta`` (1-d arrays): at every
     point the stationary rate and the linear stability of the asynchronous state
@@ -104,6 +113,7 @@ def brunel_phase_diagram(
         n_guesses, max_steps: root search (see :func:`mfjax.populations.stability`).
         fast_above: frequency (Hz) that separates slow from fast oscillations.
         chunk_size, checkpoint: as :func:`mfjax.sweep.grid_sweep` (resumable).
+        scale: ``devices``, ``share`` and ``progress`` of :func:`mfjax.sweep.grid_sweep`.
 
     Returns:
         :class:`SweepResult` with ``rate`` (Hz), ``converged``, ``stable``, ``resolved``,
@@ -114,7 +124,7 @@ def brunel_phase_diagram(
     max_steps = as_int("max_steps", max_steps, minimum=1)
     as_checked_array("fast_above", fast_above, nonnegative=True)
     if frequencies is None:
-        frequencies = np.concatenate([[0.0], np.geomspace(0.5, 5000.0, 95)])
+        frequencies = default_frequencies()
     freqs = np.asarray(as_checked_array("frequencies", frequencies), float)
     if freqs.ndim != 1 or freqs.size < 3 or freqs[0] != 0 or np.any(np.diff(freqs) <= 0):
         raise ValueError("frequencies must be a 1-d increasing grid of at least 3 frequencies starting at 0 Hz")
@@ -125,7 +135,14 @@ def brunel_phase_diagram(
         chunk_size=chunk_size,
         checkpoint=checkpoint,
         tag="brunel_a_phase_diagram",
+        units=UNITS,
+        **scale,
     )
+
+
+def default_frequencies() -> np.ndarray:
+    """The phase diagram's Nyquist grid: 0 and 95 log-spaced frequencies from 0.5 Hz to 5 kHz."""
+    return np.concatenate([[0.0], np.geomspace(0.5, 5000.0, 95)])
 
 
 @functools.lru_cache(maxsize=8)

@@ -13,6 +13,13 @@ before an interruption without reaching the manifest is moved aside (renamed
 ``NAME.rejected-K``), named in a warning, and reported missing, so that the caller recomputes
 it: no point is ever lost, duplicated or reused from another run.  Files are written atomically
 (temporary file in the same folder, then ``os.replace``), the chunk before its manifest entry.
+
+Several processes may fill one folder at once (a multi-process sweep, a SLURM array job): each
+is a *writer* with its own manifest (``manifest.json`` for a single process, ``manifest-K.json``
+for writer K), so no process ever rewrites another's record.  Every manifest's ``meta`` must
+agree; a chunk is verified against the union of the manifests' digests (the reader's own entry
+first), and :meth:`Checkpoint.refresh` re-reads the others' manifests (for the merge once every
+writer has finished).
 """
 
 from __future__ import annotations
@@ -75,33 +82,28 @@ class Checkpoint:
             dtype in force (``jax_enable_x64``) and the mfjax version are added to it.
     """
 
-    def __init__(self, folder, meta: dict):
+    def __init__(self, folder, meta: dict, writer: int | None = None):
         from .. import __version__
 
         self.folder = Path(folder)
+        self.writer = writer
         meta = {**meta, "dtype": "float64" if jax.config.jax_enable_x64 else "float32", "mfjax_version": __version__}
         self.meta = json.loads(json.dumps(meta))  # canonical JSON types
         self.job = fingerprint(json.dumps(self.meta, sort_keys=True))
-        self.path = self.folder / MANIFEST
-        self.chunks: dict[str, str] = {}
+        self.path = self.folder / (MANIFEST if writer is None else f"manifest-{int(writer)}.json")
+        self.chunks: dict[str, str] = {}  # this writer's own record
+        self.others: dict[str, str] = {}  # the union of the other writers' records
 
-    def open(self) -> "Checkpoint":
-        """Create the manifest, or verify the existing one against ``meta`` (``ValueError``
-        naming the field that differs)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            if any(self.folder.glob("*.npz")):
-                raise ValueError(
-                    f"{self.folder} holds chunk files but no {MANIFEST}: it was not written by this "
-                    "version of mfjax (or the manifest was deleted); use another folder"
-                )
-            self._write_manifest()
-            return self
+    def _manifests(self) -> list[Path]:
+        return sorted(self.folder.glob("manifest*.json"))
+
+    def _read(self, path: Path) -> dict:
+        """The chunk record of manifest ``path``, after checking its ``meta`` against this job's."""
         try:
-            old = json.loads(self.path.read_text())
+            old = json.loads(path.read_text())
             old_meta, chunks = old["meta"], dict(old["chunks"])
         except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"{self.path} is damaged ({err}); move the folder aside and start again") from err
+            raise ValueError(f"{path} is damaged ({err}); move the folder aside and start again") from err
         for field in sorted(set(old_meta) | set(self.meta)):
             if old_meta.get(field) != self.meta.get(field):
                 raise ValueError(
@@ -109,7 +111,30 @@ class Checkpoint:
                     f"{_short(old_meta.get(field))} there and {_short(self.meta.get(field))} now; "
                     "use another folder (or delete this one to start again)"
                 )
-        self.chunks = chunks
+        return chunks
+
+    def refresh(self) -> "Checkpoint":
+        """Re-read the other writers' manifests (e.g. after they have all finished)."""
+        self.others = {}
+        for path in self._manifests():
+            if path != self.path:
+                self.others.update(self._read(path))
+        return self
+
+    def open(self) -> "Checkpoint":
+        """Create this writer's manifest, or verify every existing one against ``meta``
+        (``ValueError`` naming the field that differs)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self._manifests() and any(self.folder.glob("*.npz")):
+            raise ValueError(
+                f"{self.folder} holds chunk files but no {MANIFEST}: it was not written by this "
+                "version of mfjax (or the manifest was deleted); use another folder"
+            )
+        self.refresh()
+        if self.path.exists():
+            self.chunks = self._read(self.path)
+        else:
+            self._write_manifest()
         return self
 
     def _write_manifest(self) -> None:
@@ -122,6 +147,7 @@ class Checkpoint:
             k += 1
         os.replace(path, target)
         self.chunks.pop(path.name, None)
+        self.others.pop(path.name, None)
         self._write_manifest()
         warnings.warn(f"{path}: {why}; moved aside to {target.name}, it will be recomputed", CheckpointWarning,
                       stacklevel=3)
@@ -132,7 +158,7 @@ class Checkpoint:
         path = self.folder / name
         if not path.exists():
             return None
-        recorded = self.chunks.get(name)
+        recorded = self.chunks.get(name, self.others.get(name))
         if recorded is None:
             self._reject(path, "not in the manifest (written by another run, or interrupted before it was recorded)")
             return None

@@ -263,8 +263,10 @@ def test_brunel_phase_diagram_small(tmp_path):
     # through the command line (the same compiled sweep as a direct call)
     from mfjax.cli import main
 
-    assert main(["--phase-diagram", "--out", str(tmp_path), "--n-g", "3", "--n-eta", "2",
-                 "--g-range", "3", "6", "--eta-range", "2", "4"]) == 0
+    config = tmp_path / "phases.toml"
+    config.write_text('[sweep]\nmodel = "brunel_phases"\n[sweep.axes]\ng = { start = 3.0, stop = 6.0, num = 3 }\n'
+                      'eta = { start = 2.0, stop = 4.0, num = 2 }\n[output]\nname = "brunel_phases"\n')
+    assert main(["sweep", str(config), "--out", str(tmp_path), "--quiet"]) == 0
     pd = mfjax.sweep.SweepResult.load(tmp_path / "brunel_phases.npz")
     summary = json.loads((tmp_path / "brunel_phases.json").read_text())
     assert summary["points"] == 6

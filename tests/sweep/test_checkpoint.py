@@ -142,18 +142,18 @@ def _cli(args, **kw):
 
 def test_cli_survives_kill_9_and_refuses_a_float32_resume_of_float64_chunks(tmp_path):
     out = tmp_path / "out"
-    args = ["--out", str(out), "--n-g", "12", "--n-eta", "10", "--g-range", "3", "8", "--eta-range", "0.5", "3",
-            "--chunk-size", "4"]
+    args = ["--out", str(out), "--quiet", "--set", "sweep.axes.g={start=3.0, stop=8.0, num=12}",
+            "--set", "sweep.axes.eta={start=0.5, stop=3.0, num=10}", "--set", "sweep.chunk_size=4"]
     proc = _cli(args)
     deadline = time.time() + 120
-    while time.time() < deadline and len(_chunks(out / "checkpoint")) < 3 and proc.poll() is None:
+    while time.time() < deadline and len(_chunks(out / "checkpoint-brunel_sweep")) < 3 and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done_before = len(_chunks(out / "checkpoint"))
+    done_before = len(_chunks(out / "checkpoint-brunel_sweep"))
     assert 3 <= done_before  # killed mid-run (or it finished: the resume is then a pure re-read)
     # float32 must not reuse the float64 chunks (issue 17), and says which field differs
-    refused = _cli(args + ["--float32"])
+    refused = _cli(args + ["--set", 'sweep.dtype="float32"'])
     _, err = refused.communicate(timeout=120)
     assert refused.returncode != 0 and "dtype" in err and "--restart" in err
     finished = _cli(args)
