@@ -66,7 +66,7 @@ DEFAULT_SWEEP = """\
 
 [sweep]
 model = "brunel"
-chunk_size = 512
+chunk_size = 4096
 dtype = "float64"
 devices = 1
 
@@ -292,7 +292,12 @@ def _figure(model, result, path):
         ax.set_ylabel(label)
     else:
         y = result.axes[names[1]]
-        mesh = ax.pcolormesh(x, y, data.T, shading="nearest", cmap="viridis")
+        if _uniform(x) and _uniform(y):  # an image: 10x faster to draw than a mesh of 40,000 cells
+            dx, dy = (x[-1] - x[0]) / max(x.size - 1, 1) or 1.0, (y[-1] - y[0]) / max(y.size - 1, 1) or 1.0
+            mesh = ax.imshow(data.T, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest",
+                             extent=(x[0] - dx / 2, x[-1] + dx / 2, y[0] - dy / 2, y[-1] + dy / 2))
+        else:
+            mesh = ax.pcolormesh(x, y, data.T, shading="nearest", cmap="viridis")
         fig.colorbar(mesh, ax=ax).set_label(label)
         if (~ok).any():
             gi, ei = np.nonzero(~ok)
@@ -302,6 +307,10 @@ def _figure(model, result, path):
     ax.set_xlabel(_axis_label(model, names[0]))
     ax.set_title(model.doc.split(" (")[0] if len(model.doc) > 70 else model.doc, fontsize=9)
     return save_figure(plt, fig, path)
+
+
+def _uniform(v) -> bool:
+    return v.size < 3 or bool(np.allclose(np.diff(v), v[1] - v[0], rtol=1e-6, atol=0))
 
 
 def _axis_label(model, name: str) -> str:

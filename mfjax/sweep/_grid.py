@@ -281,22 +281,36 @@ def grid_sweep(
     place = _placer(devs)
     pieces = {}
     mine = range(index, n_chunks, count)
-    for done, c in enumerate(mine, start=1):
-        name = f"chunk_{c:05d}.npz"
-        if ckpt is not None and (saved := ckpt.load(name)) is not None:
+    done = 0
+
+    def finish(c, lo, hi, launched):
+        nonlocal done
+        out = {k: np.asarray(v)[: hi - lo] for k, v in launched.items()}
+        if ckpt is not None:
+            ckpt.save(f"chunk_{c:05d}.npz", out)
+        pieces[c] = out
+        done += 1
+        if progress is not None:
+            progress(done, len(mine), hi - lo)
+
+    # one chunk in flight: chunk c+1 is dispatched (JAX runs it asynchronously) before chunk c
+    # is copied back and written, so the checkpoint's file I/O overlaps the computation
+    pending = None
+    for c in mine:
+        if ckpt is not None and (saved := ckpt.load(f"chunk_{c:05d}.npz")) is not None:
             pieces[c] = saved
+            done += 1
             if progress is not None:
                 progress(done, len(mine), 0)
             continue
         lo, hi = c * chunk_size, min((c + 1) * chunk_size, total)
         idx = np.arange(lo, lo + padded).clip(max=total - 1)  # pad with the last point
-        out = batched(place({k: jnp.asarray(v[idx]) for k, v in flat.items()}))
-        out = {k: np.asarray(v)[: hi - lo] for k, v in out.items()}
-        if ckpt is not None:
-            ckpt.save(name, out)
-        pieces[c] = out
-        if progress is not None:
-            progress(done, len(mine), hi - lo)
+        launched = batched(place({k: jnp.asarray(v[idx]) for k, v in flat.items()}))
+        if pending is not None:
+            finish(*pending)
+        pending = (c, lo, hi, launched)
+    if pending is not None:
+        finish(*pending)
     if count > 1:
         if not distributed:
             return None
