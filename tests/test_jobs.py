@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from mfjax.cli import EXAMPLES, main
-from mfjax.jobs import ConfigError, Progress, check_sweep, parse_toml, run_bench
+from mfjax.jobs import ConfigError, check_sweep, parse_toml, run_bench
+from mfjax.sweep import Progress
 from mfjax.jobs._fit import check_fit
 from mfjax.jobs._simulate import check_simulate
 from mfjax.jobs._sweep import DEFAULT_SWEEP
@@ -168,6 +169,14 @@ def test_command_line_errors_name_the_key_and_write_nothing(tmp_path, capsys):
     with pytest.raises(SystemExit, match="fit.network_parameters.gg"):
         config.write_text('[fit]\ntarget = [1.0, 2.0]\n[fit.network_parameters]\ngg = 1.0\n')
         main(["fit", str(config), "--out", str(out)])
+    with pytest.raises(SystemExit, match="simulate.network_parameters.J: missing"):
+        config.write_text('[simulate]\nnetwork = "custom"\n[simulate.network_parameters]\nN = [10]\nK = [[1]]\n'
+                          'K_ext = [1]\nJ_ext = [0.1]\nnu_ext = [1.0]\n')
+        main(["simulate", str(config), "--out", str(out)])
+    with pytest.raises(SystemExit, match="simulate.network_parameters"):
+        config.write_text('[simulate]\nnetwork = "custom"\n[simulate.network_parameters]\nN = [10]\nK = [[1]]\n'
+                          'J = [[0.1, 0.2]]\nK_ext = [1]\nJ_ext = [0.1]\nnu_ext = [1.0]\n')
+        main(["simulate", str(config), "--out", str(out)])
     assert not out.exists()
     with pytest.raises(SystemExit, match="cannot read config .*missing.toml"):
         main(["sweep", str(tmp_path / "missing.toml")])

@@ -6,7 +6,6 @@ results), fits, chunked simulations and the benchmark suite, each with progress 
 from ._bench import BENCHMARKS, run_bench
 from ._fit import FIT_CONFIG, run_fit
 from ._models import SWEEP_MODELS, Parameter, SweepModel, point_function
-from ._progress import Progress
 from ._schema import ConfigError, Field, Table, parse_toml, read_toml, validate
 from ._simulate import SIMULATE_CONFIG, run_simulate
 from ._sweep import DEFAULT_SWEEP, SWEEP_CONFIG, check_sweep, phase_figure, run_sweep
@@ -18,7 +17,6 @@ __all__ = [
     "FIT_CONFIG",
     "Field",
     "Parameter",
-    "Progress",
     "SIMULATE_CONFIG",
     "SWEEP_CONFIG",
     "SWEEP_MODELS",

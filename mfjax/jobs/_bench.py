@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._output import pyplot, save_figure, write_json
-from ._progress import Progress
+from ..sweep import Progress
 
 __all__ = ["BENCHMARKS", "run_bench", "benchmark_folder"]
 

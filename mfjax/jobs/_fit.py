@@ -30,7 +30,7 @@ import numpy as np
 
 from ._networks import NETWORKS, build_network
 from ._output import OUTPUT, prepare_output, pyplot, save_figure, write_json
-from ._progress import Progress
+from ..sweep import Progress
 from ._schema import ConfigError, Field, Table, validate
 
 __all__ = ["FIT_CONFIG", "run_fit", "check_fit"]
@@ -40,7 +40,7 @@ OPTIMIZERS = ("adam", "adabelief", "sgd", "rmsprop")
 FIT_CONFIG = Table({
     "fit": Table({
         "network": Field(str, "brunel", "network preset", choices=NETWORKS),
-        "network_parameters": Table(entry=Field((float, int, str, bool), doc="a preset argument"),
+        "network_parameters": Table(entry=Field((float, int, str, bool, list), doc="a preset argument"),
                                     doc="arguments of the preset"),
         "parameters": Field(str, "pathways", "what is fitted", choices=("pathways", "external")),
         "target": Field(list, None, "target rate per population (Hz, > 0)", items=float, min_items=1, minimum=1e-300),

@@ -33,7 +33,7 @@ import numpy as np
 
 from ._networks import NETWORKS, build_network
 from ._output import OUTPUT, prepare_output, pyplot, save_figure, write_json
-from ._progress import Progress
+from ..sweep import Progress
 from ._schema import ConfigError, Field, Table, validate
 
 __all__ = ["SIMULATE_CONFIG", "run_simulate", "check_simulate", "RECORDS"]
@@ -43,7 +43,7 @@ RECORDS = ("rates", "cv", "population_rate", "spikes", "spectrum")
 SIMULATE_CONFIG = Table({
     "simulate": Table({
         "network": Field(str, "brunel", "network preset", choices=NETWORKS),
-        "network_parameters": Table(entry=Field((float, int, str, bool), doc="a preset argument"),
+        "network_parameters": Table(entry=Field((float, int, str, bool, list), doc="a preset argument"),
                                     doc="arguments of the preset"),
         "duration": Field(float, 1000.0, "simulated time per trial (ms)", minimum=1e-9),
         "chunk": Field(float, 250.0, "ms per chunk (must divide duration)", minimum=1e-9),
@@ -141,20 +141,15 @@ def run_simulate(raw: dict, text: str, *, out=None, quiet: bool = False, restart
 
 def _spectrum(rate, bin_ms, segment_ms):
     """Bartlett power spectrum (Hz^2/Hz) of the population rate (which starts after the
-    transient), in segments of ``segment_ms``."""
+    transient) in segments of ``segment_ms`` (:func:`mfjax.spiking._statistics.power_spectrum`):
+    frequencies (F,), spectrum (P, F); empty when the run is shorter than one segment."""
+    from ..spiking._statistics import power_spectrum
+
     seg = int(round(segment_ms / bin_ms))
-    x = rate
-    n = x.shape[0] // seg
-    if n < 1:
+    if rate.shape[0] < seg:
         return np.zeros(0), np.zeros((rate.shape[1], 0))
-    x = x[: n * seg].reshape(n, seg, -1)
-    x = x - x.mean(axis=1, keepdims=True)
-    fs = 1e3 / bin_ms
-    power = np.abs(np.fft.rfft(x, axis=1)) ** 2 / (fs * seg)
-    power[:, 1:] *= 2.0
-    if seg % 2 == 0:
-        power[:, -1] *= 0.5
-    return np.fft.rfftfreq(seg, d=1.0 / fs), power.mean(axis=0).T
+    freqs, power = power_spectrum(rate, bin_ms, seg)
+    return np.asarray(freqs), np.asarray(power)
 
 
 def _figure(rec, net, s, path):

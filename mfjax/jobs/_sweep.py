@@ -31,7 +31,7 @@ import numpy as np
 
 from ._models import SWEEP_MODELS, point_function
 from ._output import OUTPUT, prepare_output, pyplot, save_figure, write_json
-from ._progress import Progress
+from ..sweep import Progress
 from ._schema import ConfigError, Field, Table, validate
 
 __all__ = ["SWEEP_CONFIG", "DEFAULT_SWEEP", "check_sweep", "run_sweep", "sweep_axes"]

@@ -4,6 +4,7 @@ results (xarray, netCDF), atomic resumable checkpoints."""
 from ._brunel import PHASES, brunel_phase_diagram, brunel_point, brunel_rate_sweep
 from ._checkpoint import Checkpoint, CheckpointWarning, atomic_save_npz, atomic_write_text
 from ._grid import SweepResult, grid_sweep, local_devices
+from ._progress import Progress
 from ._provenance import provenance
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "grid_sweep",
     "local_devices",
     "provenance",
+    "Progress",
     "atomic_save_npz",
     "atomic_write_text",
     "Checkpoint",

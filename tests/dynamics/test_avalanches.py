@@ -52,6 +52,7 @@ def test_sizes_and_durations_follow_the_closed_forms(m):
         assert abs(av.size.mean() - 1 / (1 - m)) < 4 * av.size.std() / math.sqrt(n)
 
 
+@pytest.mark.slow  # 48 s; the sparse-network avalanches vs the branching process stay in the main run
 def test_critical_exponents_from_a_hundred_thousand_avalanches():
     av = branching_avalanches(jax.random.key(7), 1.0, 100_000, max_generations=10_000)
     done = ~av.censored

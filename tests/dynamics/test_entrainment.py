@@ -38,6 +38,7 @@ def strobe_np(x, A, f):
     return s.y[:, -1]
 
 
+@pytest.mark.slow  # 48 s; the exact tongue edge vs scipy's stroboscopic map stays in the main run
 def test_small_amplitude_tongue_edges_equal_the_phase_reduction(orbit):
     adler = adler_tongue(forced, orbit, MODEL)
     f0, slope = float(adler.f0), float(adler.slope)

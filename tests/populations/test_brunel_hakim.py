@@ -72,7 +72,7 @@ def mpmath_critical_noise(mu_ext, guess):
     return tuple(float(v) for v in mp.findroot(equations, tuple(mp.mpf(g) for g in guess)))
 
 
-@pytest.mark.parametrize("mu_ext, lo, hi", [(25.0, 1.5, 4.0), (30.0, 3.0, 6.0)])
+@pytest.mark.parametrize("mu_ext, lo, hi", [pytest.param(25.0, 1.5, 4.0, marks=pytest.mark.slow), (30.0, 3.0, 6.0)])
 def test_critical_external_noise_matches_the_closed_form(mu_ext, lo, hi):
     mp.mp.dps = 20
     sigma_c, f_c = mfjax_critical_noise(mu_ext, lo, hi)

@@ -36,6 +36,7 @@ def _feedforward(models, mus, sigmas, n=2000):
                    N=[n] * p, delay=0.1, I_ext=dc * 250.0 / 20.0)
 
 
+@pytest.mark.slow  # 39 s; the recurrent mixed networks vs the mean field stay in the main run
 def test_mixed_feedforward_populations_match_the_fokker_planck_rates():
     """EIF, QIF and LIF in one simulation, dt 0.025 ms: measured (5 s, 4000 neurons each, dt
     0.01-0.05 ms) EIF +1.5 to +2.8 %, QIF -0.3 to -0.1 %, LIF +0.8 to +5 % (the finite 0.1 mV jumps
