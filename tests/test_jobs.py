@@ -397,7 +397,8 @@ def test_fit_through_the_cli_hits_the_target(tmp_path):
 def test_simulate_through_the_cli_records_and_resumes(tmp_path):
     config = tmp_path / "sim.toml"
     config.write_text('[simulate]\nnetwork = "brunel"\nduration = 300.0\nchunk = 150.0\ntransient = 50.0\n'
-                      'sample_size = 50\n[simulate.network_parameters]\nN_E = 800\n[output]\nname = "s"\n')
+                      'sample_size = 50\n[simulate.network_parameters]\nN_E = 800\n[output]\nname = "s"\n'
+                      'formats = ["npz", "netcdf"]\n')
     out = tmp_path / "o"
     assert main(["simulate", str(config), "--out", str(out), "--quiet"]) == 0
     first = json.loads((out / "s.json").read_text())
@@ -413,6 +414,12 @@ def test_simulate_through_the_cli_records_and_resumes(tmp_path):
         assert abs(counted - rates[p]) < 0.25 * rates[p] + 2.0
     assert data["trial0:population_rate"].shape == (250, 2) and data["trial0:spectrum"].shape[0] == 2
     assert (out / "s.png").stat().st_size > 1000
+    xr = pytest.importorskip("xarray")
+    with xr.open_dataset(out / "s.nc") as ds:  # the same records, labelled
+        assert ds["population_rate"].dims == ("trial", "time", "population") and ds["rates"].attrs["units"] == "Hz"
+        np.testing.assert_array_equal(ds["rates"].values[0], rates)
+        np.testing.assert_array_equal(ds["spike_times_0"].values, t)
+        assert float(ds["time"][0]) == 50.5 and json.loads(ds.attrs["provenance"])["seed"] == 0
     # a rerun resumes from the chunks: nothing recomputed, the same numbers
     assert main(["simulate", str(config), "--out", str(out), "--quiet"]) == 0
     again = json.loads((out / "s.json").read_text())
@@ -439,6 +446,11 @@ def test_bench_runs_tasks_and_summarises_them(tmp_path, monkeypatch):
     assert summary["skipped_need_peers"] == {"peer": "nnmt"}
     assert json.loads((tmp_path / "out" / "ok.json").read_text())["platform"] == "cpu"
     assert (tmp_path / "out" / "bench_summary.png").stat().st_size > 1000
+    import jax
+
+    if jax.default_backend() == "cpu":
+        with pytest.raises(SystemExit, match="no GPU"):
+            run_bench([], out=tmp_path / "gpu", device="gpu", quiet=True)
 
 
 class _Terminal(io.StringIO):

@@ -68,6 +68,14 @@ def run_bench(names, *, out, device: str = "cpu", peers: bool = False, quick: bo
     """Run benchmarks ``names`` (default: every one that needs no peer, plus those with a peer
     when ``peers``) and summarise them in ``out``."""
     folder = benchmark_folder()
+    if device == "gpu":
+        import jax
+
+        try:
+            jax.devices("gpu")
+        except RuntimeError:
+            raise SystemExit("mfjax bench --device gpu: JAX sees no GPU here (pip install 'jax[cuda12]' on a "
+                             "machine with an NVIDIA GPU)") from None
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         raise SystemExit(f"mfjax bench: unknown benchmark {unknown[0]!r} (known: {', '.join(BENCHMARKS)})")

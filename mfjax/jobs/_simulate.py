@@ -27,6 +27,7 @@ Writes ``NAME.npz`` (per trial: rates, CV, population rate, spikes and spectrum 
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -120,6 +121,12 @@ def run_simulate(raw: dict, text: str, *, out=None, quiet: bool = False, restart
     seconds = time.perf_counter() - t0
     theory = solve_rates(jax.lax.stop_gradient(net), on_failure="return")
     atomic_save_npz(folder / f"{name}.npz", **arrays)
+    names = list(net.names) if getattr(net, "names", None) else [f"pop{i}" for i in range(net.num_populations)]
+    prov = provenance(seconds=seconds, config=cfg, seed=s["seed"])
+    if "netcdf" in cfg["output"]["formats"]:
+        from ..sweep import atomic_write_bytes
+
+        atomic_write_bytes(folder / f"{name}.nc", to_xarray(arrays, s, names, prov).to_netcdf())
     summary = {
         "job": f"mfjax simulate {s['network']}",
         "populations": list(net.names) if getattr(net, "names", None) else None,
@@ -128,7 +135,7 @@ def run_simulate(raw: dict, text: str, *, out=None, quiet: bool = False, restart
         "mean_field_rates_hz": np.asarray(theory.rates).tolist() if bool(theory.converged) else None,
         "seconds_including_compile": seconds,
         "real_time_factor": seconds / (s["duration"] * s["trials"] / 1e3),
-        "provenance": provenance(seconds=seconds, config=cfg, seed=s["seed"]),
+        "provenance": prov,
     }
     write_json(folder / f"{name}.json", summary)
     png = _figure(first, net, s, folder / f"{name}.png") if cfg["output"]["figure"] else None
@@ -137,6 +144,39 @@ def run_simulate(raw: dict, text: str, *, out=None, quiet: bool = False, restart
           f"[{rates_text}] Hz; wrote {folder / (name + '.npz')}, {folder / (name + '.json')}"
           + (f", {png}" if png else ""), flush=True)
     return summary
+
+
+def to_xarray(arrays: dict, s: dict, names: list, prov: dict):
+    """The recorded statistics as an ``xarray.Dataset``: ``rates`` and ``cv`` over (trial,
+    population), ``population_rate`` over (trial, time, population) with time in ms,
+    ``spectrum`` over (trial, population, frequency) in Hz^2/Hz, the spikes of trial K as
+    ``spike_times_K`` / ``spike_neurons_K`` (their own dimension: counts differ), units and
+    provenance as attributes."""
+    try:
+        import xarray as xr
+    except ImportError as err:
+        raise ImportError("netCDF output needs xarray (pip install 'mfjax[xarray]')") from err
+    trials = s["trials"]
+    units = {"rates": "Hz", "cv": "", "population_rate": "Hz", "spectrum": "Hz^2/Hz", "spike_times": "ms",
+             "spike_neurons": ""}
+    dims = {"rates": ("population",), "cv": ("population",), "population_rate": ("time", "population"),
+            "spectrum": ("population", "frequency")}
+    data, coords = {}, {"trial": np.arange(trials), "population": names}
+    for key, d in dims.items():
+        if f"trial0:{key}" in arrays:
+            data[key] = (("trial",) + d, np.stack([arrays[f"trial{k}:{key}"] for k in range(trials)]),
+                         {"units": units[key]})
+    if "population_rate" in data:
+        n = data["population_rate"][1].shape[1]
+        coords["time"] = ("time", s["transient"] + (np.arange(n) + 0.5) * s["bin_size"], {"units": "ms"})
+    if "trial0:frequencies" in arrays:
+        coords["frequency"] = ("frequency", arrays["trial0:frequencies"], {"units": "Hz"})
+    for k in range(trials):
+        for key in ("spike_times", "spike_neurons"):
+            if f"trial{k}:{key}" in arrays:
+                data[f"{key}_{k}"] = (f"spike_{k}", arrays[f"trial{k}:{key}"], {"units": units[key]})
+    return xr.Dataset(data, coords=coords, attrs={"provenance": json.dumps(prov, default=str),
+                                                  "producer": "mfjax simulate"})
 
 
 def _spectrum(rate, bin_ms, segment_ms):

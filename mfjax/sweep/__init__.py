@@ -2,7 +2,7 @@
 results (xarray, netCDF), atomic resumable checkpoints."""
 
 from ._brunel import PHASES, brunel_phase_diagram, brunel_point, brunel_rate_sweep
-from ._checkpoint import Checkpoint, CheckpointWarning, atomic_save_npz, atomic_write_text
+from ._checkpoint import Checkpoint, CheckpointWarning, atomic_save_npz, atomic_write_bytes, atomic_write_text
 from ._grid import SweepResult, grid_sweep, local_devices
 from ._progress import Progress
 from ._provenance import provenance
@@ -15,6 +15,7 @@ __all__ = [
     "Progress",
     "atomic_save_npz",
     "atomic_write_text",
+    "atomic_write_bytes",
     "Checkpoint",
     "CheckpointWarning",
     "brunel_point",

@@ -35,7 +35,7 @@ import numpy as np
 
 from .._fingerprint import file_digest, fingerprint
 
-__all__ = ["Checkpoint", "CheckpointWarning", "atomic_save_npz", "atomic_write_text"]
+__all__ = ["Checkpoint", "CheckpointWarning", "atomic_save_npz", "atomic_write_bytes", "atomic_write_text"]
 
 MANIFEST = "manifest.json"
 
@@ -66,6 +66,11 @@ def _atomic_write(path, mode: str, write) -> None:
 def atomic_write_text(path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     _atomic_write(path, "w", lambda f: f.write(text))
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    _atomic_write(path, "wb", lambda f: f.write(data))
 
 
 def atomic_save_npz(path, **arrays) -> None:

@@ -124,12 +124,12 @@ class SweepResult:
 
     def to_netcdf(self, path) -> None:
         """Write :meth:`to_xarray` to a netCDF file atomically (scipy's or netCDF4's writer)."""
-        from ._checkpoint import _atomic_write
+        from ._checkpoint import atomic_write_bytes
 
         ds = self.to_xarray()
         # netCDF has no boolean type: flags are stored as 0/1 bytes
         ds = ds.assign({k: v.astype(np.int8) for k, v in ds.data_vars.items() if v.dtype == bool})
-        _atomic_write(path, "wb", lambda f: f.write(ds.to_netcdf()))
+        atomic_write_bytes(path, ds.to_netcdf())
 
 
 def _meta(fn, axes: dict, chunk_size: int, n_chunks: int, tag: str) -> dict:
