@@ -163,17 +163,18 @@ def to_xarray(arrays: dict, s: dict, names: list, prov: dict):
             "spectrum": ("population", "frequency")}
     data, coords = {}, {"trial": np.arange(trials), "population": names}
     for key, d in dims.items():
-        if f"trial0:{key}" in arrays:
+        # a zero-length dimension would be netCDF-3's unlimited one: an empty record is left out
+        if f"trial0:{key}" in arrays and arrays[f"trial0:{key}"].size:
             data[key] = (("trial",) + d, np.stack([arrays[f"trial{k}:{key}"] for k in range(trials)]),
                          {"units": units[key]})
     if "population_rate" in data:
         n = data["population_rate"][1].shape[1]
         coords["time"] = ("time", s["transient"] + (np.arange(n) + 0.5) * s["bin_size"], {"units": "ms"})
-    if "trial0:frequencies" in arrays:
+    if "spectrum" in data:
         coords["frequency"] = ("frequency", arrays["trial0:frequencies"], {"units": "Hz"})
     for k in range(trials):
         for key in ("spike_times", "spike_neurons"):
-            if f"trial{k}:{key}" in arrays:
+            if f"trial{k}:{key}" in arrays and arrays[f"trial{k}:{key}"].size:
                 data[f"{key}_{k}"] = (f"spike_{k}", arrays[f"trial{k}:{key}"], {"units": units[key]})
     return xr.Dataset(data, coords=coords, attrs={"provenance": json.dumps(prov, default=str),
                                                   "producer": "mfjax simulate"})
