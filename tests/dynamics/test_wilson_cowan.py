@@ -209,6 +209,7 @@ def test_traced_invalid_time_constant_raises_at_runtime():
         jax.block_until_ready(f(-1.0))
 
 
+@pytest.mark.slow  # 19 s; fold_curve vs its closed form and the Hopf point stay in the main run
 def test_hopf_curve_by_two_parameter_continuation_equals_the_closed_form():
     from mfjax.solvers import hopf_curve, locate_hopf
 

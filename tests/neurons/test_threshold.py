@@ -76,6 +76,7 @@ def test_lif_responses_through_the_engine_equal_the_closed_forms():
     np.testing.assert_allclose(hv, mfjax.lif_variance_transfer(LIF_NEURON, LIF_MU, LIF_SIGMA, FREQS), rtol=2e-8)
 
 
+@pytest.mark.slow  # 22 s; the LIF responses through the engine = closed forms stay in the main run
 def test_lif_cv_and_density_through_the_engine():
     np.testing.assert_allclose(isi_cv(LIF_NEURON, LIF_MU, LIF_SIGMA), mfjax.lif_cv(LIF_NEURON, LIF_MU, LIF_SIGMA),
                                rtol=1e-9)
@@ -139,7 +140,8 @@ RESPONSE_RTOL = {EIF: [1e-8, 1e-8, 2e-7, 2e-5], QIF: [3e-8, 2e-7, 3e-5, 3e-5]}
 
 
 @pytest.mark.parametrize("case", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow),
-                                  pytest.param(3, marks=pytest.mark.slow), 4, pytest.param(5, marks=pytest.mark.slow)])
+                                  pytest.param(3, marks=pytest.mark.slow), pytest.param(4, marks=pytest.mark.slow),
+                                  pytest.param(5, marks=pytest.mark.slow)])
 def test_response_equals_scipy_shooting(case):
     neuron, mu, sigma = (EIF_CASES + QIF_CASES)[case]
     h = np.asarray(rate_response(neuron, mu, sigma, jnp.asarray(RESPONSE_FREQS)))
@@ -148,6 +150,7 @@ def test_response_equals_scipy_shooting(case):
         np.testing.assert_allclose(h[k], ref[k], rtol=rtol, err_msg=f"f = {RESPONSE_FREQS[k]} Hz")
 
 
+@pytest.mark.slow  # 13 s: a convergence study
 def test_qif_response_converges_with_steps():
     neuron, mu, sigma = QIF_CASES[1]
     h = complex(rate_response(neuron, mu, sigma, 100.0, steps=512))
@@ -354,7 +357,8 @@ def test_eif_rate_matches_simulated_neurons():
     assert abs(rate - theory) < 4 * se + 0.005 * theory
 
 
-@pytest.mark.parametrize("neuron, mu, sigma, rtol", [(*EIF_CASES[0], 2e-6), (*QIF_CASES[1], 2e-5)], ids=["EIF", "QIF"])
+@pytest.mark.parametrize("neuron, mu, sigma, rtol", [(*EIF_CASES[0], 2e-6), pytest.param(*QIF_CASES[1], 2e-5, marks=pytest.mark.slow)],
+                         ids=["EIF", "QIF"])
 def test_response_at_complex_frequencies_equals_scipy(neuron, mu, sigma, rtol):
     """The analytic continuation of the response (growing and decaying modes; a real frequency's
     conjugate symmetry h(-conj f) = conj h(f)) against scipy shooting with the same complex

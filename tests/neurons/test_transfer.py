@@ -217,6 +217,7 @@ def test_gradients_match_finite_differences(corr, f):
         assert abs(g[i] - fd) <= 1e-6 * max(1.0, abs(fd)), (corr, i, g[i], fd)
 
 
+@pytest.mark.slow  # 21 s; NaN-free edges are also the hostile suite's job
 def test_no_nan_in_values_or_gradients(grid):
     neuron, p, h, hv = grid
     assert np.all(np.isfinite(h)) and np.all(np.isfinite(hv))

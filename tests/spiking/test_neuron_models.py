@@ -51,6 +51,7 @@ def test_mixed_feedforward_populations_match_the_fokker_planck_rates():
     assert np.all(np.abs(sim - theory) < 0.025 * np.asarray(theory) + 3 * se), (sim, theory)
 
 
+@pytest.mark.slow  # 20 s: a convergence study; the EIF rates vs the engine stay in the main run
 def test_time_step_convergence_of_the_eif():
     """ETD2RK: the EIF's rate error falls with dt (measured +2.8 % at 0.05 ms, +1.5 % at 0.01 ms,
     first-order exponential Euler +18.5 % and +4.8 %)."""

@@ -29,7 +29,7 @@ from mfjax.jobs._sweep import DEFAULT_SWEEP
 from mfjax.sweep import SweepResult, brunel_rate_sweep, grid_sweep
 from scipy_lif import siegert
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMALL = ["--set", "sweep.axes.g={start=5.0, stop=8.0, num=3}", "--set", "sweep.axes.eta={start=1.0, stop=2.0, num=2}"]
 
 
