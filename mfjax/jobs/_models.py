@@ -54,7 +54,7 @@ class SweepModel:
     outputs: dict
     evaluate: Callable
     dims: dict = field(default_factory=dict)
-    coords: dict = field(default_factory=dict)
+    coords: object = field(default_factory=dict)  # a dict, or a function of the fixed parameters -> dict
     valid: str = "converged"
     figure: tuple = ("", False)
     plot: str = ""  # a figure of its own (``"phases"``: the categorical phase diagram)
@@ -91,6 +91,24 @@ def _brunel_phases(g, eta, fast_above, n_guesses, max_steps):
 
     return _phase_point(g, eta, frequencies=jnp.asarray(default_frequencies()), n_guesses=n_guesses,
                         max_steps=max_steps, fast_above=fast_above)
+
+
+def _spectrum_frequencies(f_min, f_max, n_frequencies):
+    import numpy as np
+
+    return np.geomspace(f_min, f_max, int(n_frequencies))
+
+
+def _brunel_spectrum(g, eta, J, delay, N_E, epsilon, f_min, f_max, n_frequencies, variance_response):
+    from ..populations import brunel_a, power_spectra, solve_rates
+
+    net = brunel_a(g, eta, J=J, N_E=N_E, epsilon=epsilon, delay=delay)
+    sol = solve_rates(net, on_failure="return")
+    f = jnp.asarray(_spectrum_frequencies(f_min, f_max, n_frequencies))
+    spectrum = power_spectra(net, f, sol.rates, variance_response=variance_response)[:, 0]
+    k = jnp.argmax(spectrum)
+    return {"spectrum": spectrum, "peak_frequency": f[k], "peak_power": spectrum[k], "rate": sol.rates[0],
+            "converged": sol.converged & jnp.all(jnp.isfinite(spectrum))}
 
 
 def _microcircuit(nu_ext, J_scale, g_scale, variant, synapses):
@@ -155,6 +173,23 @@ SWEEP_MODELS = {
             {"rate": "Hz", "converged": "", "stable": "", "resolved": "", "unstable_roots": "", "phase": "",
              "growth_rate": "1/s", "frequency": "Hz", "root_found": ""},
             _brunel_phases, figure=("phase", False), plot="phases"),
+        SweepModel(
+            "brunel_spectrum", "population-rate power spectrum of Brunel model A, excitatory population (linear "
+            "response, Bos et al. 2016 eq. 18; finite N)",
+            {"g": Parameter(5.0, "", "relative inhibition", minimum=0.0),
+             "eta": Parameter(2.0, "", "external drive nu_ext / nu_thr", minimum=0.0),
+             "J": Parameter(0.1, "mV", "excitatory PSP amplitude", minimum=0.0),
+             "delay": Parameter(1.5, "ms", "transmission delay", minimum=0.0),
+             "N_E": _BRUNEL_NETWORK["N_E"], "epsilon": _BRUNEL_NETWORK["epsilon"],
+             "f_min": Parameter(1.0, "Hz", "lowest frequency", sweepable=False, minimum=1e-3),
+             "f_max": Parameter(1000.0, "Hz", "highest frequency", sweepable=False, minimum=1e-3),
+             "n_frequencies": Parameter(64, "", "log-spaced frequencies", sweepable=False, minimum=2),
+             "variance_response": Parameter(True, "", "include the rate response to the input variance",
+                                            sweepable=False, choices=(True, False))},
+            {"spectrum": "Hz", "peak_frequency": "Hz", "peak_power": "Hz", "rate": "Hz", "converged": ""},
+            _brunel_spectrum, dims={"spectrum": ("frequency",)},
+            coords=lambda fixed: {"frequency": _spectrum_frequencies(fixed["f_min"], fixed["f_max"], fixed["n_frequencies"])},
+            figure=("peak_frequency", False)),
         SweepModel(
             "microcircuit", "stationary rates of the Potjans & Diesmann (2014) microcircuit",
             {"nu_ext": Parameter(8.0, "Hz", "background rate per external synapse", minimum=0.0),

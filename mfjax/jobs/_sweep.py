@@ -4,7 +4,7 @@ parameters, chunked, resumable, spread over devices and processes, with labelled
 Config (TOML)::
 
     [sweep]
-    model = "brunel"          # brunel, brunel_phases, microcircuit, ising, dmft, memory, lif
+    model = "brunel"          # brunel, brunel_phases, brunel_spectrum, microcircuit, ising, dmft, memory, lif
     chunk_size = 512          # grid points per compiled batch
     dtype = "float64"         # or "float32"
     devices = 1               # local devices each chunk is split over: a number or "all"
@@ -53,7 +53,7 @@ SWEEP_CONFIG = Table({
                          check=lambda v: None if v == "all" or (isinstance(v, int) and v >= 1) else "a number >= 1 or 'all'"),
         "outputs": Field(list, [], "outputs to keep (empty: all of the model's)", items=str),
         "axes": Table(entry=AXIS, doc="swept parameters, one table each (grid order: first slowest)"),
-        "parameters": Table(entry=Field((float, int, str), doc="a fixed model parameter"),
+        "parameters": Table(entry=Field((float, int, str, bool), doc="a fixed model parameter"),
                             doc="fixed values of the model's other parameters"),
     }, doc="the sweep", required=True),
     "output": OUTPUT,
@@ -203,7 +203,7 @@ def run_sweep(raw: dict, text: str, *, out=None, quiet: bool = False, restart: b
             fn, axes, chunk_size=s["chunk_size"], checkpoint=ckpt, tag=f"mfjax sweep {model.name}",
             devices=devices, share=share, progress=lambda done, n, points: bar.update(done, points=points),
             units={**{k: p.unit for k, p in model.parameters.items()}, **model.outputs},
-            dims=model.dims, coords={k: np.asarray(v) for k, v in model.coords.items()},
+            dims=model.dims, coords=_coords(model, fixed),
         )
     seconds = time.perf_counter() - t0
     if result is None:  # a share of an array job: its chunks are written; the merge comes later
@@ -247,6 +247,11 @@ def run_sweep(raw: dict, text: str, *, out=None, quiet: bool = False, restart: b
     return summary
 
 
+def _coords(model, fixed: dict) -> dict:
+    coords = model.coords(fixed) if callable(model.coords) else model.coords
+    return {k: np.asarray(v) for k, v in coords.items()}
+
+
 def _range(v, ok):
     v = np.asarray(v)
     if v.dtype == bool or ok.shape != v.shape[: ok.ndim] or not ok.any():
@@ -280,7 +285,7 @@ def _figure(model, result, path):
     label = f"{output} ({unit})" if unit else output
     if extra:
         dim = model.dims.get(output, ("",))[0]
-        label += f", {dim} {model.coords.get(dim, ('0',))[0]}"
+        label += f", {dim} {result.coords.get(dim, ['0'])[0]}"
     fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
     x = result.axes[names[0]]
     data = np.where(ok, data, np.nan)

@@ -221,6 +221,21 @@ def test_every_model_sweeps_through_the_cli(tmp_path):
     assert float(memory.ags_overlap(0.05, 0.0).m) == pytest.approx(ov[0], rel=1e-12)
 
 
+def test_spectrum_sweep_reaches_the_poisson_limit(tmp_path):
+    # far above every network time scale the rate spectrum of N_E neurons is that of N_E
+    # independent Poisson trains, nu / N_E (Bos et al. 2016; NNMT's power_spectra); the
+    # frequency axis is labelled
+    config = tmp_path / "s.toml"
+    config.write_text('[sweep]\nmodel = "brunel_spectrum"\n[sweep.axes]\ng = { values = [5.0] }\n'
+                      'eta = { values = [2.0] }\n[sweep.parameters]\nf_min = 10.0\nf_max = 1e7\nn_frequencies = 8\n'
+                      'variance_response = false\nN_E = 4000\n[output]\nfigure = false\n')
+    assert main(["sweep", str(config), "--out", str(tmp_path), "--quiet"]) == 0
+    r = SweepResult.load(tmp_path / "brunel_spectrum_sweep.npz")
+    assert r.dims["spectrum"] == ("frequency",) and r.coords["frequency"][-1] == pytest.approx(1e7)
+    assert r["converged"][0, 0]
+    assert r["spectrum"][0, 0, -1] == pytest.approx(r["rate"][0, 0] / 4000, rel=0.03)
+
+
 # ---- scale: devices, processes, shares, kill -9 -----------------------------------------------
 
 
