@@ -21,9 +21,8 @@ import argparse
 import copy
 import sys
 from importlib import resources
-from pathlib import Path
 
-from .jobs._schema import ConfigError, describe, parse_toml, read_toml
+from .jobs._schema import ConfigError, describe, parse_toml, read_config, read_toml
 
 EXAMPLES = ("default", "brunel_phases", "microcircuit", "ising", "dmft", "memory", "fit", "simulate")
 
@@ -140,8 +139,8 @@ def _override(raw: dict, items) -> dict:
 
 
 def _load(path: str, sets, job: str):
-    text = Path(path).read_text() if Path(path).exists() else None
-    raw = _override(read_toml(path), sets)
+    raw, text = read_config(path)
+    raw = _override(raw, sets)
     jobs = [k for k in ("sweep", "fit", "simulate") if k in raw]
     if job not in raw:
         found = f"it has [{jobs[0]}]: run `mfjax {jobs[0]} {path}`" if jobs else "it has none"

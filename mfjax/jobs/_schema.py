@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ConfigError", "Field", "Table", "validate", "read_toml", "REQUIRED"]
+__all__ = ["ConfigError", "Field", "Table", "validate", "read_config", "read_toml", "REQUIRED"]
 
 REQUIRED = object()
 _TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
@@ -141,15 +141,20 @@ def _entry(spec, value, path: str):
     return validate(value, spec, path) if isinstance(spec, Table) else _value(spec, value, path)
 
 
-def read_toml(path) -> dict:
-    """The TOML file at ``path`` as a dict (``ConfigError`` naming the file and the line of a
-    syntax error)."""
+def read_config(path) -> tuple[dict, str]:
+    """The TOML file at ``path`` as a dict, and its text (``ConfigError`` naming the file, and
+    the line of a syntax error)."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as err:
         raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
-    return parse_toml(text, str(path))
+    return parse_toml(text, str(path)), text
+
+
+def read_toml(path) -> dict:
+    """The TOML file at ``path`` as a dict (:func:`read_config` without the text)."""
+    return read_config(path)[0]
 
 
 def parse_toml(text: str, name: str = "config") -> dict:

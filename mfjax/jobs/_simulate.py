@@ -138,7 +138,7 @@ def run_simulate(raw: dict, text: str, *, out=None, quiet: bool = False, restart
         "provenance": prov,
     }
     write_json(folder / f"{name}.json", summary)
-    png = _figure(first, net, s, folder / f"{name}.png") if cfg["output"]["figure"] else None
+    png = _figure(first, names, s, folder / f"{name}.png") if cfg["output"]["figure"] else None
     rates_text = ", ".join(f"{r:.2f}" for r in summary["mean_rates_hz"])
     print(f"mfjax: simulated {s['trials']} x {s['duration']:g} ms of {s['network']} in {seconds:.1f} s; rates "
           f"[{rates_text}] Hz; wrote {folder / (name + '.npz')}, {folder / (name + '.json')}"
@@ -193,11 +193,10 @@ def _spectrum(rate, bin_ms, segment_ms):
     return np.asarray(freqs), np.asarray(power)
 
 
-def _figure(rec, net, s, path):
+def _figure(rec, names, s, path):
     plt = pyplot()
     if plt is None:
         return None
-    names = list(net.names) if getattr(net, "names", None) else [f"pop {i}" for i in range(net.num_populations)]
     fig, (a, b, c) = plt.subplots(3, 1, figsize=(7.5, 8), dpi=120, gridspec_kw={"height_ratios": [2, 1, 1]})
     ids, rank = np.unique(rec["spike_neurons"], return_inverse=True)
     a.plot(rec["spike_times"], rank, ",k", ms=1)

@@ -26,6 +26,7 @@ in; the chunks are checkpointed in ``FOLDER/checkpoint-NAME/`` so a killed job r
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -183,34 +184,27 @@ def run_sweep(raw: dict, text: str, *, out=None, quiet: bool = False, restart: b
     devices = local_devices("all" if s["devices"] == "all" else min(s["devices"], len(jax.local_devices())))
     name = cfg["output"]["name"] or f"{model.name}_sweep"
     lead = jax.process_index() == 0
-    folder = prepare_output(cfg, text, out) if lead else None
-    if not lead:
-        from pathlib import Path
-
-        folder = Path(out or cfg["output"]["folder"])
+    folder = prepare_output(cfg, text, out) if lead else Path(out or cfg["output"]["folder"])
     ckpt = folder / f"checkpoint-{name}"
     if restart and lead and ckpt.exists():
         shutil.rmtree(ckpt)
     fn = point_function(model.name, tuple(sorted(fixed.items())), tuple(axes))
     total = int(np.prod([v.size for v in axes.values()]))
-    n_chunks = -(-total // min(s["chunk_size"], total))
-    count = share[1] if share else jax.process_count()
-    bar = Progress(len(range(share[0] if share else jax.process_index(), n_chunks, count)),
-                   desc=f"mfjax sweep {model.name}", unit="chunk", quiet=quiet)
+    bar = Progress(None, desc=f"mfjax sweep {model.name}", unit="chunk", quiet=quiet)
     t0 = time.perf_counter()
     with bar:
         result = grid_sweep(
             fn, axes, chunk_size=s["chunk_size"], checkpoint=ckpt, tag=f"mfjax sweep {model.name}",
-            devices=devices, share=share, progress=lambda done, n, points: bar.update(done, points=points),
+            devices=devices, share=share, progress=lambda done, n, points: bar.update(done, n, points=points),
             units={**{k: p.unit for k, p in model.parameters.items()}, **model.outputs},
             dims=model.dims, coords=_coords(model, fixed),
         )
     seconds = time.perf_counter() - t0
     if result is None:  # a share of an array job: its chunks are written; the merge comes later
-        summary = {"job": f"mfjax sweep {model.name}", "share": list(share), "chunks_of_this_share": bar.total,
+        summary = {"job": f"mfjax sweep {model.name}", "share": list(share), "chunks_of_this_share": bar.total or 0,
                    "seconds": seconds, "checkpoint": str(ckpt),
                    "merge": "run the same command without --share once every share has finished"}
-        print(f"mfjax: share {share[0]}/{share[1]} of {model.name} done ({bar.total} chunks) in {seconds:.1f} s; "
+        print(f"mfjax: share {share[0]}/{share[1]} of {model.name} done ({bar.total or 0} chunks) in {seconds:.1f} s; "
               f"merge with the same command without --share", flush=True)
         return summary
     if s["outputs"]:
@@ -219,11 +213,8 @@ def run_sweep(raw: dict, text: str, *, out=None, quiet: bool = False, restart: b
     result.provenance.update(config=cfg, model=model.name, fixed=fixed)
     if not lead:
         return {}
-    written = [folder / f"{name}.npz"]
+    written = [folder / f"{name}.npz", folder / f"{name}.json"]
     result.save(written[0])
-    if "netcdf" in cfg["output"]["formats"]:
-        written.append(folder / f"{name}.nc")
-        result.to_netcdf(written[-1])
     ok = np.asarray(result.values.get(model.valid, np.ones(1, bool))).astype(bool)
     summary = {
         "job": f"mfjax sweep {model.name}: {model.doc}",
@@ -237,11 +228,13 @@ def run_sweep(raw: dict, text: str, *, out=None, quiet: bool = False, restart: b
         "seconds_including_compile": seconds,
         "provenance": result.provenance,
     }
+    write_json(written[1], summary)
+    if "netcdf" in cfg["output"]["formats"]:
+        written.append(folder / f"{name}.nc")
+        result.to_netcdf(written[-1])
     png = _figure(model, result, folder / f"{name}.png") if cfg["output"]["figure"] else None
     if png:
         written.append(png)
-    write_json(folder / f"{name}.json", summary)
-    written.insert(1, folder / f"{name}.json")
     print(f"mfjax: {model.name} sweep: {int(ok.sum())}/{total} points valid in {seconds:.1f} s; wrote "
           + ", ".join(str(p) for p in written), flush=True)
     return summary

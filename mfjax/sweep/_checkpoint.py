@@ -91,7 +91,6 @@ class Checkpoint:
         from .. import __version__
 
         self.folder = Path(folder)
-        self.writer = writer
         meta = {**meta, "dtype": "float64" if jax.config.jax_enable_x64 else "float32", "mfjax_version": __version__}
         self.meta = json.loads(json.dumps(meta))  # canonical JSON types
         self.job = fingerprint(json.dumps(self.meta, sort_keys=True))

@@ -132,13 +132,17 @@ class SweepResult:
         atomic_write_bytes(path, ds.to_netcdf())
 
 
+def _function_name(fn) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
 def _meta(fn, axes: dict, chunk_size: int, n_chunks: int, tag: str) -> dict:
     """What determines a sweep's chunks (recorded in, and verified against, the manifest, which
     adds dtype and version)."""
     return {
         "job": "grid_sweep",
         "tag": tag,
-        "function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}",
+        "function": _function_name(fn),
         "function_digest": fingerprint(fn),
         "axes": {k: [int(v.size), fingerprint(v)] for k, v in axes.items()},
         "chunk_size": chunk_size,
@@ -328,5 +332,5 @@ def grid_sweep(
         for k in first
     }
     prov = provenance(devices=devs, share=(index, count), seconds=time.perf_counter() - t_start,
-                      function=_meta(fn, axes, chunk_size, n_chunks, tag)["function"], tag=tag)
+                      function=_function_name(fn), tag=tag)
     return SweepResult(axes, values, units=units, dims=dims, coords=coords, provenance=prov)

@@ -18,21 +18,30 @@ class Progress:
     """Progress of ``total`` units of work named ``unit`` (e.g. ``"chunk"``), labelled ``desc``.
 
     Call :meth:`update` with the units done so far (and optional figures for the log line,
-    e.g. ``points=512`` or ``loss=1e-3``); :meth:`close` when finished.
+    e.g. ``points=512`` or ``loss=1e-3``); :meth:`close` when finished.  ``total=None``: the
+    first :meth:`update` gives it (a job that learns its size as it starts).
     """
 
-    def __init__(self, total: int, *, desc: str, unit: str, quiet: bool = False, stream=None):
-        self.total, self.desc, self.unit = int(total), desc, unit
+    def __init__(self, total: int | None, *, desc: str, unit: str, quiet: bool = False, stream=None):
+        self.total, self.desc, self.unit = total, desc, unit
         self.stream = sys.stderr if stream is None else stream
         self.t0 = time.perf_counter()
         self.done = 0
         self.bar = None
-        if not quiet and hasattr(self.stream, "isatty") and self.stream.isatty():
+        self.draw = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
+        if total is not None:
+            self._start(total)
+
+    def _start(self, total: int) -> None:
+        self.total = int(total)
+        if self.draw:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=self.total, desc=desc, unit=unit, file=self.stream, dynamic_ncols=True)
+            self.bar = tqdm(total=self.total, desc=self.desc, unit=self.unit, file=self.stream, dynamic_ncols=True)
 
-    def update(self, done: int, **figures) -> None:
+    def update(self, done: int, total: int | None = None, **figures) -> None:
+        if self.total is None:
+            self._start(done if total is None else total)
         step, self.done = done - self.done, done
         if self.bar is not None:
             if figures:
