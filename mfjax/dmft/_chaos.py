@@ -77,19 +77,24 @@ def chaos_onset(sigma=0.0, J0=0.0, I=0.0, phi="tanh", *, g_max: float = 10.0, to
         as_checked_array(name, value, positive=True)
     resolve_phi(phi)
     sigma = float(sigma)
+    return bracketed_root(lambda g: _onset_condition(g, sigma, J0, I, phi), 0.1, g_max, tol, max_iter,
+                          f"sigma={sigma}")
 
-    def cond(g):
-        return _onset_condition(g, sigma, J0, I, phi)
 
-    a, fa = 0.1, cond(0.1)
-    b = min(1.0, g_max)
+def bracketed_root(cond, lower: float, upper: float, tol: float, max_iter: int, what: str) -> float:
+    """The root in (lower, upper] of an increasing-through-zero ``cond`` (< 0 at ``lower``):
+    the bracket is grown from [lower, min(1, upper)] by factors 1.5, then shrunk by regula
+    falsi with the Illinois modification to width ``tol``.  ``RuntimeError`` (naming ``what``)
+    if no sign change is found or ``tol`` is not reached in ``max_iter`` steps."""
+    a, fa = lower, cond(lower)
+    b = min(1.0, upper)
     fb = cond(b)
-    while fb < 0 and b < g_max:
+    while fb < 0 and b < upper:
         a, fa = b, fb
-        b = min(1.5 * b, g_max)
+        b = min(1.5 * b, upper)
         fb = cond(b)
     if fa >= 0 or fb < 0:
-        raise RuntimeError(f"no transition to chaos found for g in [0.1, {g_max}] (sigma={sigma})")
+        raise RuntimeError(f"no transition to chaos found in [{lower}, {upper}] ({what})")
     side = 0
     for _ in range(max_iter):
         c = (a * fb - b * fa) / (fb - fa)
@@ -108,4 +113,5 @@ def chaos_onset(sigma=0.0, J0=0.0, I=0.0, phi="tanh", *, g_max: float = 10.0, to
             side = 1
         if b - a < tol:
             return 0.5 * (a + b)
-    raise RuntimeError(f"chaos_onset did not converge to {tol} in {max_iter} steps (bracket [{a}, {b}])")
+    raise RuntimeError(f"the transition to chaos did not converge to {tol} in {max_iter} steps "
+                       f"(bracket [{a}, {b}], {what})")

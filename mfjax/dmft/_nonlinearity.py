@@ -26,9 +26,15 @@ _W = _H * np.exp(-0.5 * _Z**2) / math.sqrt(2 * math.pi)
 _W = _W / _W.sum()
 
 
-def gaussian_nodes(dtype):
-    """(nodes, weights) of the standard-normal trapezoid rule, as arrays of ``dtype``."""
-    return jnp.asarray(_Z, dtype), jnp.asarray(_W, dtype)
+def gaussian_nodes(dtype, step: float = _H, cutoff: float = 10.0):
+    """(nodes, weights) of the standard-normal trapezoid rule, as arrays of ``dtype``; the
+    default rule (h = 0.1, |z| <= 10) or a coarser one (error ~exp(-2 pi d / step) for an
+    integrand analytic in |Im z| < d, plus the mass beyond ``cutoff``)."""
+    if step == _H and cutoff == 10.0:
+        return jnp.asarray(_Z, dtype), jnp.asarray(_W, dtype)
+    z = np.arange(-int(cutoff / step), int(cutoff / step) + 1) * step
+    w = np.exp(-0.5 * z**2)
+    return jnp.asarray(z, dtype), jnp.asarray(w / w.sum(), dtype)
 
 
 def _log_cosh(x):
