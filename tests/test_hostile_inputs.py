@@ -186,6 +186,23 @@ def _cases():
     add(lambda bad: dmft.chaos_onset(bad), "sigma", NONNEGATIVE[:5], label="chaos_onset")
     add(lambda bad: dmft.chaos_onset(0.5, tol=bad), "tol", POSITIVE[:5], label="chaos_onset")
     add(lambda bad: dmft.chaos_onset(0.5, phi=bad), "phi", ["softplus"], label="chaos_onset")
+    two = dict(alpha=[0.4, 0.6], g=np.ones((2, 2)))
+    for param, bads in dict(alpha=[[0.4, 0.4], [-0.2, 1.2], [[0.5, 0.5]], [NAN, 1.0], "x"],
+                            g=[-np.ones((2, 2)), np.ones((3, 3)), np.ones(3), np.full((2, 2), NAN)],
+                            J0=[np.ones((2, 3)), np.full((2, 2), INF)], I=[np.ones(3), [0.0, NAN]],
+                            sigma=[[-1.0, 0.0], np.ones(4), INF], phi=["sigmoid", ("tanh",) * 3, 3]).items():
+        add(lambda bad, p=param: dmft.block_network(**{**two, p: bad}), param, bads, label="block_network")
+    net2 = dmft.block_network(**two)
+    for param, bads in dict(n_nodes=[3, 1.5, "x"], n_tau=[1, 2.5], tau_max=[0.0, -1.0, NAN, 500.0],
+                            horizon=[0.0, INF], max_steps=COUNT).items():
+        add(lambda bad, p=param: dmft.block_stationary(net2, **{p: bad}), param, bads, label="block_stationary")
+    add(lambda bad: dmft.block_stationary(bad), "net", [2.0, None], label="block_stationary")
+    add(lambda bad: dmft.block_static(net2, init=bad), "init", [np.ones(3), "x"], label="block_static")
+    add(lambda bad: dmft.simulate_blocks(net2, bad, 30.0, key=key, tau_max=2.0), "N", [1, 1.5, "x"],
+        label="simulate_blocks")
+    add(lambda bad: dmft.simulate_blocks(net2, 50, 30.0, key=key, tau_max=2.0, dt=bad), "dt", POSITIVE[:5],
+        label="simulate_blocks")
+    add(lambda bad: dmft.block_chaos_onset(net2, tol=bad), "tol", [0.0, -1.0, NAN], label="block_chaos_onset")
 
     # ---- Ising / binary networks -------------------------------------------------------------
     J = np.asarray(ising.sk_couplings(jax.random.key(1), 6))
@@ -433,6 +450,8 @@ def test_traced_dmft_and_ising_parameters_are_flagged_or_raise():
     g = jnp.array([2.0, NAN, -1.0])
     assert jax.vmap(lambda x: dmft.order_parameters(x).converged)(g).tolist() == [True, False, False]
     assert jax.vmap(lambda s: dmft.stationary(2.0, s).converged)(jnp.array([0.5, INF])).tolist() == [True, False]
+    blocks = jax.vmap(lambda i: dmft.block_static(dmft.block_network([0.5, 0.5], 0.5, I=i)).converged)
+    assert blocks(jnp.array([[0.1, 0.2], [NAN, 0.0]])).tolist() == [True, False]
     J = ising.sk_couplings(jax.random.key(2), 6)
     _runtime_error_names(jax.jit(lambda b: ising.exact(J, 0.1, b).m), -1.0, "beta")
     _runtime_error_names(jax.jit(lambda j: ising.susceptibility(j, 0.1, 0.8)), J.at[0, 1].add(1.0), "symmetric")

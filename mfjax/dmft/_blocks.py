@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import Conditions, as_int, is_concrete
+from .._checks import Conditions, as_checked_array, as_int, is_concrete
 from ..solvers import solve_fixed_point
 from ._chaos import bracketed_root
 from ._nonlinearity import gaussian_nodes, phi_key, resolve_phi
@@ -116,6 +116,10 @@ def block_network(alpha, g, J0=0.0, I=0.0, sigma=0.0, phi="tanh") -> BlockNetwor
     Raises ``ValueError`` naming the parameter for concrete invalid values; traced ones are
     carried in ``valid`` and the solvers report them as not converged.
     """
+    for name, v in (("alpha", alpha), ("g", g), ("J0", J0), ("I", I), ("sigma", sigma)):
+        as_checked_array(name, v, finite=False)  # numeric (the finiteness is a condition below)
+    if not isinstance(phi, (str, tuple, list)):
+        raise ValueError(f"phi must be a name, a (phi, Phi) pair or a sequence of them, got {phi!r}")
     # Python numbers are weakly typed: float32 arrays with a plain 0.0 stay float32
     dtype = jnp.result_type(*(jnp.asarray(v).dtype for v in (alpha, g, J0, I, sigma)
                               if not isinstance(v, (int, float))), jnp.float32)
@@ -258,7 +262,7 @@ def block_static(net: BlockNetwork, *, init=None, max_steps: int = 200) -> Block
     max_steps = as_int("max_steps", max_steps, minimum=1)
     P = net.alpha.shape[0]
     dtype = net.alpha.dtype
-    x0 = jnp.concatenate([jnp.zeros(P, dtype), net.I]) if init is None else jnp.asarray(init, dtype)
+    x0 = jnp.concatenate([jnp.zeros(P, dtype), net.I]) if init is None else jnp.asarray(as_checked_array("init", init), dtype)
     if x0.shape != (2 * P,):
         raise ValueError(f"init must be (Delta_1..Delta_P, m_1..m_P), shape ({2 * P},), got {x0.shape}")
     st = _solve_static(net.variance_matrix, net.mean_matrix, net.I, x0, net.phi, max_steps)
@@ -433,7 +437,7 @@ def _implicit_root_jvp(cfg, primals, tangents):
 def _newton(z0, params, cfg, max_steps):
     """Newton's method with backtracking on |R|^2; status (converged, residual, steps)."""
     f64 = z0.dtype == jnp.float64
-    step_tol = 1e-10 if f64 else 1e-3  # relative to max |z|; the step after it is quadratically smaller
+    step_tol = 1e-9 if f64 else 1e-3  # relative to max |z|; the step after it is quadratically smaller
 
     def merit(r):
         return jnp.sum(jnp.where(jnp.isfinite(r), r * r, jnp.inf))
@@ -523,7 +527,10 @@ def _block_stationary(M, Jm, I, sigma, keys, n, horizon, n_tau, tau_max, max_ste
     static = _solve_static(M, Jm, I, jnp.concatenate([jnp.zeros(P, dtype), I]), keys, 200)
     use_static = jnp.all(sigma == 0) & static.converged & (static.radius < 1.0)
     z0 = jax.lax.stop_gradient(_first_guess(M, Jm, I, sigma, keys, tau_nodes, horizon, static))
-    z, ok, res, steps = _newton(z0, jax.lax.stop_gradient(params), cfg, max_steps)
+    # a stable static state needs no profile: skip Newton there (both branches run under vmap)
+    z, ok, res, steps = jax.lax.cond(
+        use_static, lambda: (z0, jnp.asarray(False), jnp.zeros((), dtype), jnp.asarray(0)),
+        lambda: _newton(z0, jax.lax.stop_gradient(params), cfg, max_steps))
     z = _implicit_root(cfg, params, z)
     D, dinf, m = _unpack(z, P, n)
     d0 = D[:, 0]
@@ -553,7 +560,7 @@ def _block_stationary(M, Jm, I, sigma, keys, n, horizon, n_tau, tau_max, max_ste
 
 
 def block_stationary(net: BlockNetwork, *, tau_max: float = 30.0, n_tau: int = 601, horizon: float = 120.0,
-                     n_nodes: int = 96, max_steps: int = 60) -> BlockStationary:
+                     n_nodes: int = 64, max_steps: int = 60) -> BlockStationary:
     """Stationary block DMFT (module docstring): means, autocovariance profiles Delta_a(tau),
     correlation times and the largest Lyapunov exponent, static or chaotic, with or without noise.
 

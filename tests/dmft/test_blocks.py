@@ -185,7 +185,7 @@ def test_bad_input_and_traced_invalid_parameters():
         dmft.block_network(ALPHA, -G2)
     with pytest.raises(ValueError, match=r"g must be a scalar or have shape \(2, 2\)"):
         dmft.block_network(ALPHA, np.ones((3, 3)))
-    with pytest.raises(ValueError, match="I must be"):
+    with pytest.raises(ValueError, match="I must not be NaN"):
         dmft.block_network(ALPHA, G2, I=[0.0, float("nan")])
     with pytest.raises(ValueError, match="phi must be one transfer function or a sequence"):
         dmft.block_network(ALPHA, G2, phi=("tanh", "tanh", "erf"))
