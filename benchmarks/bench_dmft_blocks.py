@@ -3,7 +3,7 @@ the block network, and the speed of a two-population phase diagram.
 
 Usage::
 
-    python benchmarks/bench_dmft_blocks.py           # -> benchmarks/results/dmft_blocks.json (~10 min, 2 cores)
+    python benchmarks/bench_dmft_blocks.py           # -> benchmarks/results/dmft_blocks.json (~15 min, 2 cores)
     python benchmarks/bench_dmft_blocks.py --quick   # N = 1000, 2 seeds
 
 Work:
@@ -36,6 +36,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(HERE / "results" / "dmft_blocks.json"))
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--seeds", type=int, default=2, help="simulated networks per case (N = 4000: ~2 min each)")
     args = p.parse_args()
     import jax
 
@@ -89,7 +90,7 @@ def main():
     print(result["phase_diagram_100x100"], flush=True)
 
     N = 1000 if args.quick else 4000
-    seeds = 2 if args.quick else 4
+    seeds = 2 if args.quick else args.seeds
     cases = [
         ("chaotic, tanh/erf", dmft.block_network(ALPHA, 1.3 * G2, phi=("tanh", "erf"))),
         ("noisy, tanh", dmft.block_network(ALPHA, 1.5 * G2, sigma=[0.5, 1.0])),
