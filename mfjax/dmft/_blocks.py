@@ -300,7 +300,7 @@ def _operators(n: int, horizon: float, n_tau: int, tau_max: float):
         for m in range(1, (n - 1) // 2 + 1):
             b = 1.0 if 2 * m == n - 1 else 2.0
             total += b * np.cos(2 * m * theta[k]) / (4 * m * m - 1)
-        wx[k] = (2.0 if k in (0, n - 1) else 2.0) * (1.0 - total) / (n - 1)
+        wx[k] = 2.0 * (1.0 - total) / (n - 1)
     wx[0] /= 2.0
     wx[-1] /= 2.0
     w_tau = 0.5 * wx * dtau_ds
